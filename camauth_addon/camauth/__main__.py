@@ -1,0 +1,5 @@
+"""Allow ``python -m camauth``."""
+
+from .cli import main
+
+raise SystemExit(main())

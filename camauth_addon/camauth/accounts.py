@@ -1,0 +1,204 @@
+"""Accounts: the policy of logging in, sessions and user management, free of HTTP."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+
+from . import sessions as sessions_db
+from . import users as users_db
+from .errors import Unauthorized
+from .identity import Identity
+from .options import AuthSettings
+from .passwords import PasswordHasher, check_policy
+from .sessions import Principal, Session, SessionDirectory
+from .store import Database
+from .tokens import Claims, TokenCodec
+from .users import User
+
+_LOGGER = logging.getLogger(__name__)
+
+INVALID_CREDENTIALS = "Invalid username or password"
+MAX_LOGIN_FIELD = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class LoginResult:
+    """A new token for a session."""
+
+    token: str
+    expires_at: float
+    username: str
+    role: str
+
+    def as_json(self) -> dict[str, str]:
+        """The body of a successful login."""
+        return {
+            "token": self.token,
+            "expires_at": iso_time(self.expires_at),
+            "username": self.username,
+            "role": self.role,
+        }
+
+
+def iso_time(timestamp: float) -> str:
+    """UTC ISO 8601 with a Z, as clients expect."""
+    moment = dt.datetime.fromtimestamp(int(timestamp), dt.UTC)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def generate_password() -> str:
+    """A strong password for onboarding and resets (24 URL-safe characters, 144 bits)."""
+    return secrets.token_urlsafe(18)
+
+
+def _principal(user: User) -> Principal:
+    return Principal(user.id, user.username, user.role)
+
+
+class Accounts:
+    """Logs users in and out, checks tokens, and manages users."""
+
+    def __init__(
+        self,
+        db: Database,
+        hasher: PasswordHasher,
+        codec: TokenCodec,
+        settings: AuthSettings,
+    ) -> None:
+        """Wire the parts; :meth:`sync` must run before the first request."""
+        self.db = db
+        self.hasher = hasher
+        self.codec = codec
+        self.settings = settings
+        self.directory = SessionDirectory()
+
+    async def sync(self, *, force: bool = False) -> None:
+        """Reload the session mirror if another process changed the database."""
+        await self.db.run(self.directory.sync, force=force)
+
+    def identify(self, token: str, now: float) -> tuple[Identity, Claims] | None:
+        """The identity behind a token, as the user is now, or None."""
+        claims = self.codec.decode(token, now)
+        if claims is None:
+            return None
+        principal = self.directory.lookup(claims.sid, now)
+        if principal is None or principal.username != claims.sub:
+            return None
+        return Identity(principal.username, principal.role, "session", claims.sid), claims
+
+    async def _start_session(self, user: User, client: str) -> LoginResult:
+        now = time.time()
+        session = Session(secrets.token_urlsafe(24), user.id, now + self.settings.session_length)
+        dropped = await self.db.run(sessions_db.insert_session, session, now, client)
+        self.directory.set_principal(_principal(user))
+        self.directory.add_session(session)
+        self.directory.remove_sessions(dropped)
+        return self._token(user.username, user.role, session.sid, now, session.expires_at)
+
+    def _token(self, username: str, role: str, sid: str, now: float, expires: float) -> LoginResult:
+        token = self.codec.issue(username=username, role=role, sid=sid, now=now, expires_at=expires)
+        return LoginResult(token, float(int(expires)), username, role)
+
+    async def authenticate(self, username: str, password: str) -> User | None:
+        """The user if the password is right; always costs one bcrypt verification."""
+        user = None
+        if len(username) <= MAX_LOGIN_FIELD:
+            user = await self.db.run(users_db.get_user, username)
+        ok = await self.hasher.verify(password, user.password_hash if user else None)
+        if not ok or user is None:
+            return None
+        if self.hasher.needs_rehash(user.password_hash):
+            new_hash = await self.hasher.hash(password)
+            await self.db.run(users_db.rehash_password, user.id, user.password_hash, new_hash)
+        return user
+
+    async def login(self, username: str, password: str, client: str) -> LoginResult:
+        """Check credentials and start a session; one answer for every kind of failure."""
+        user = await self.authenticate(username, password)
+        if user is None:
+            _LOGGER.info("Failed login for %r from %s", username[:64], client)
+            raise Unauthorized(INVALID_CREDENTIALS)
+        _LOGGER.info("User %s logged in from %s", user.username, client)
+        return await self._start_session(user, client)
+
+    async def refresh(self, identity: Identity, claims: Claims) -> LoginResult | None:
+        """A later-expiring token for the same session, or None if it has ended."""
+        now = time.time()
+        expires = now + self.settings.session_length
+        if not await self.db.run(sessions_db.extend_session, claims.sid, expires):
+            return None
+        self.directory.extend_session(claims.sid, expires)
+        return self._token(identity.username, identity.role, claims.sid, now, expires)
+
+    async def logout(self, identity: Identity) -> None:
+        """End the session behind this identity."""
+        if identity.session_id:
+            await self.db.run(sessions_db.delete_session, identity.session_id)
+            self.directory.remove_sessions([identity.session_id])
+            _LOGGER.info("User %s logged out", identity.username)
+
+    async def change_own_password(
+        self, identity: Identity, old_password: str, new_password: str, client: str
+    ) -> LoginResult:
+        """Change the caller's password (old one required); ends all sessions, starts a new one."""
+        user = await self.authenticate(identity.username, old_password)
+        if user is None:
+            raise Unauthorized("Current password is incorrect")
+        user = await self.set_password(user.username, new_password)
+        return await self._start_session(user, client)
+
+    async def set_password(self, username: str, password: str, *, generated: bool = False) -> User:
+        """Set a password (policy checked unless generated) and end the user's sessions."""
+        if not generated:
+            check_policy(password, username)
+        new_hash = await self.hasher.hash(password)
+        user = await self.db.run(users_db.set_password, username, new_hash, generated=generated)
+        self.directory.remove_user_sessions(user.id)
+        _LOGGER.info("Password of %s changed", user.username)
+        return user
+
+    async def create_user(
+        self, username: str, password: str, role: str, *, generated: bool = False
+    ) -> User:
+        """Create a user after checking name, role and password policy."""
+        users_db.validate_username(username)
+        users_db.validate_role(role)
+        if not generated:
+            check_policy(password, username)
+        new_hash = await self.hasher.hash(password)
+        user = await self.db.run(users_db.create_user, username, role, new_hash, generated=generated)
+        self.directory.set_principal(_principal(user))
+        _LOGGER.info("User %s created with role %s", user.username, user.role)
+        return user
+
+    async def set_role(self, username: str, role: str) -> User:
+        """Change a role; it applies to the user's next request."""
+        user = await self.db.run(users_db.set_role, username, role)
+        self.directory.set_principal(_principal(user))
+        _LOGGER.info("Role of %s set to %s", user.username, user.role)
+        return user
+
+    async def delete_user(self, username: str) -> User:
+        """Delete a user; their tokens stop working at once."""
+        user = await self.db.run(users_db.delete_user, username)
+        self.directory.remove_principal(user.id)
+        _LOGGER.info("User %s deleted", user.username)
+        return user
+
+    async def list_users(self) -> list[User]:
+        """All users."""
+        return await self.db.run(users_db.list_users)
+
+    async def get_user(self, username: str) -> User | None:
+        """One user, or None."""
+        return await self.db.run(users_db.get_user, username)
+
+    async def prune(self) -> None:
+        """Forget expired sessions."""
+        if await self.db.run(sessions_db.delete_expired, time.time()):
+            await self.sync(force=True)
+

@@ -1,0 +1,1 @@
+"""HTTP handlers and middlewares of the gateway."""

@@ -1,0 +1,85 @@
+"""Forward-auth for reverse proxies (nginx ``auth_request``, Traefik, Caddy).
+
+The answer is 200 with the identity headers, 401, or 403, and nothing else, whatever goes
+wrong: a proxy that sees any other status may let the request through or show an error page
+(Authelia CVE-2021-32637). The body of the proxied request is never read.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from urllib.parse import quote, urlsplit
+
+from aiohttp import web
+
+from ..const import LOGIN_PATH
+from ..identity import Identity
+from ..redirects import safe_return_path
+from .access import current_identity
+
+_LOGGER = logging.getLogger(__name__)
+
+# Where proxies put the original request: Traefik and Caddy, then nginx by convention.
+_METHOD_HEADERS = ("X-Forwarded-Method", "X-Original-Method")
+_URI_HEADERS = ("X-Forwarded-Uri", "X-Original-URI", "X-Original-URL")
+
+
+def original_methods(request: web.Request) -> set[str]:
+    """Every method the request may stand for; a viewer passes only if all of them are safe."""
+    methods = {request.method.upper()}
+    for name in _METHOD_HEADERS:
+        methods.update(value.strip().upper() for value in request.headers.getall(name, []))
+    return methods
+
+
+def return_path(request: web.Request) -> str:
+    """The path the user wanted, to come back to after logging in."""
+    for name in _URI_HEADERS:
+        value = request.headers.get(name)
+        if value:
+            parts = urlsplit(value)
+            if parts.scheme or parts.netloc:
+                value = parts.path + (f"?{parts.query}" if parts.query else "")
+            return safe_return_path(value)
+    return "/"
+
+
+def login_location(request: web.Request) -> str:
+    """The login page, carrying the return address."""
+    target = return_path(request)
+    return LOGIN_PATH if target == "/" else f"{LOGIN_PATH}?rd={quote(target, safe='')}"
+
+
+def _unauthorized(request: web.Request) -> web.Response:
+    if "text/html" not in request.headers.get("Accept", ""):
+        return web.json_response({"error": "Authentication required"}, status=401)
+    location = login_location(request)
+    # Browsers follow Location only on 3xx, so the 401 page also points there itself.
+    escaped = html.escape(location, quote=True)
+    page = (
+        "<!doctype html><meta charset=utf-8><title>Login required</title>"
+        f'<meta http-equiv="refresh" content="0;url={escaped}">'
+        f'<p>Login required. <a href="{escaped}">Continue to the login page</a>.</p>'
+    )
+    return web.Response(
+        status=401, text=page, content_type="text/html", headers={"Location": location}
+    )
+
+
+def _decide(request: web.Request, identity: Identity | None) -> web.Response:
+    if identity is None:
+        return _unauthorized(request)
+    if not all(identity.may_use(method) for method in original_methods(request)):
+        return web.json_response({"error": "Viewers have read-only access"}, status=403)
+    headers = {"Remote-User": identity.username, "Remote-Role": identity.role}
+    return web.Response(status=200, headers=headers)
+
+
+async def forward_auth(request: web.Request) -> web.Response:
+    """Answer a proxy's question: may this request through, and as whom?"""
+    try:
+        return _decide(request, current_identity(request))
+    except Exception:  # fail closed on anything unexpected
+        _LOGGER.exception("Forward-auth failed closed for %s", request.remote)
+        return web.json_response({"error": "Authentication required"}, status=401)

@@ -1,0 +1,82 @@
+"""Middlewares: error rendering, identification, and security headers."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from aiohttp import web
+
+from ..const import ROLE_ADMIN
+from ..errors import CamAuthError
+from ..identity import KEY_CLAIMS, KEY_IDENTITY, Identity, read_credential
+from .access import KEY_CREDENTIAL_ERROR, KEY_CREDENTIAL_SOURCE, Handler
+from .keys import ACCOUNTS, SETTINGS
+from .responses import json_error, set_session_cookie
+
+_LOGGER = logging.getLogger(__name__)
+
+ANONYMOUS_ADMIN = Identity("anonymous", ROLE_ADMIN, "disabled")
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn every failure into ``{"error": ...}``; never a traceback to the client."""
+    try:
+        return await handler(request)
+    except CamAuthError as err:
+        return json_error(err.status, err.message, err.headers)
+    except web.HTTPException as err:
+        if err.status < 400:
+            raise
+        headers = {k: v for k, v in err.headers.items() if k.lower() in ("allow", "retry-after")}
+        return json_error(err.status, err.reason, headers)
+    except Exception:
+        _LOGGER.exception("Unexpected error on %s %s", request.method, request.path)
+        return json_error(500, "Internal server error")
+
+
+@web.middleware
+async def identity_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Identify the caller (never decide access), and refresh a session cookie near expiry."""
+    settings = request.app[SETTINGS]
+    if not settings.auth.enabled:
+        request[KEY_IDENTITY] = ANONYMOUS_ADMIN
+        return await handler(request)
+    accounts = request.app[ACCOUNTS]
+    try:
+        credential = read_credential(request)
+    except CamAuthError as err:
+        request[KEY_CREDENTIAL_ERROR] = err.message
+        credential = None
+    now = time.time()
+    found = accounts.identify(credential.token, now) if credential else None
+    if credential is None or found is None:
+        return await handler(request)
+    identity, claims = found
+    request[KEY_IDENTITY], request[KEY_CLAIMS] = identity, claims
+    request[KEY_CREDENTIAL_SOURCE] = credential.source
+    response = await handler(request)
+    if credential.source == "cookie" and claims.exp - now < settings.auth.refresh_time:
+        refreshed = await accounts.refresh(identity, claims)
+        if refreshed is not None and not response.prepared:
+            set_session_cookie(response, refreshed, settings.auth)
+    return response
+
+
+_PAGE_POLICY = (
+    "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+
+
+async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Headers every answer carries: no sniffing, no caching of API answers, no framing."""
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    if request.path.startswith("/api/"):
+        headers.setdefault("Cache-Control", "no-store")
+    else:
+        headers.setdefault("Content-Security-Policy", _PAGE_POLICY)
+        headers.setdefault("X-Frame-Options", "DENY")

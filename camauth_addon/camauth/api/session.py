@@ -1,0 +1,61 @@
+"""Login, logout, profile and changing one's own password."""
+
+from __future__ import annotations
+
+import voluptuous as vol
+from aiohttp import web
+
+from ..client_ip import client_address
+from ..passwords import MAX_LENGTH
+from .access import current_identity, require_identity
+from .keys import ACCOUNTS, SETTINGS
+from .request import read_json, text
+from .responses import clear_session_cookie, set_session_cookie, success
+
+LOGIN_SCHEMA = vol.Schema(
+    {vol.Required("username"): text(1024), vol.Required("password"): text(4 * MAX_LENGTH)},
+    extra=vol.REMOVE_EXTRA,
+)
+PASSWORD_SCHEMA = vol.Schema(
+    {vol.Required("old_password"): text(4 * MAX_LENGTH), vol.Required("password"): text(4 * MAX_LENGTH)}
+)
+
+
+async def login(request: web.Request) -> web.Response:
+    """Exchange a username and password for a session token and cookie."""
+    body = await read_json(request, LOGIN_SCHEMA)
+    accounts = request.app[ACCOUNTS]
+    result = await accounts.login(body["username"], body["password"], client_address(request))
+    response = web.json_response(result.as_json())
+    set_session_cookie(response, result, request.app[SETTINGS].auth)
+    return response
+
+
+async def logout(request: web.Request) -> web.Response:
+    """End the session server-side and clear the cookie."""
+    identity = current_identity(request)
+    if identity is not None:
+        await request.app[ACCOUNTS].logout(identity)
+    response = success()
+    clear_session_cookie(response, request.app[SETTINGS].auth)
+    return response
+
+
+async def profile(request: web.Request) -> web.Response:
+    """Who the caller is."""
+    identity = require_identity(request)
+    return web.json_response(
+        {"username": identity.username, "role": identity.role, "auth_method": identity.method}
+    )
+
+
+async def change_password(request: web.Request) -> web.Response:
+    """Change one's own password: every session ends, and this caller gets a fresh one."""
+    identity = require_identity(request)
+    body = await read_json(request, PASSWORD_SCHEMA)
+    result = await request.app[ACCOUNTS].change_own_password(
+        identity, body["old_password"], body["password"], client_address(request)
+    )
+    response = web.json_response(result.as_json())
+    set_session_cookie(response, result, request.app[SETTINGS].auth)
+    return response

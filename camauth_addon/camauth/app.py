@@ -1,0 +1,87 @@
+"""The one place the gateway application is assembled."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from .accounts import Accounts
+from .api import forward_auth, public, session, users
+from .api.access import Access, Route, guarded
+from .api.keys import ACCOUNTS, SETTINGS
+from .api.middlewares import add_security_headers, error_middleware, identity_middleware
+from .api.pages import STATIC_PREFIX, Pages
+from .options import Settings
+
+_LOGGER = logging.getLogger(__name__)
+
+# Small bodies only: logins and user edits. Larger ones get 413 before they are read.
+MAX_BODY_BYTES = 16 * 1024
+SYNC_INTERVAL = 1.0  # how soon `camauth users` changes reach a running service
+PRUNE_INTERVAL = 600.0
+
+
+def route_table(pages: Pages) -> list[Route]:
+    """Every route and who may call it: the API at a glance."""
+    return [
+        Route("GET", "/api/health", public.health, Access.PUBLIC),
+        Route("GET", "/api/healthz", public.health, Access.PUBLIC),
+        Route("GET", "/api/version", public.version, Access.PUBLIC),
+        Route("GET", "/api/auth/status", public.auth_status, Access.PUBLIC),
+        Route("*", "/api/auth", forward_auth.forward_auth, Access.FORWARD_AUTH),
+        Route("POST", "/api/login", session.login, Access.PUBLIC),
+        Route("POST", "/api/logout", session.logout, Access.PUBLIC),
+        Route("GET", "/api/profile", session.profile, Access.IDENTITY),
+        Route("PUT", "/api/auth/password", session.change_password, Access.SESSION),
+        Route("GET", "/api/users", users.list_users, Access.ADMIN),
+        Route("POST", "/api/users", users.create_user, Access.ADMIN),
+        Route("DELETE", "/api/users/{name}", users.delete_user, Access.ADMIN),
+        Route("PUT", "/api/users/{name}/password", users.set_password, Access.ADMIN),
+        Route("PUT", "/api/users/{name}/role", users.set_role, Access.ADMIN),
+        Route("GET", "/", pages.root, Access.PUBLIC),
+        Route("GET", "/login", pages.login, Access.PUBLIC),
+        Route("GET", STATIC_PREFIX + "{name}", pages.asset, Access.PUBLIC),
+    ]
+
+
+async def _every(seconds: float, job: str, func: object) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await func()  # type: ignore[operator]
+        except Exception:
+            _LOGGER.exception("Background job %s failed", job)
+
+
+async def _background(app: web.Application) -> AsyncIterator[None]:
+    accounts = app[ACCOUNTS]
+    tasks = [
+        asyncio.create_task(_every(SYNC_INTERVAL, "sync", accounts.sync)),
+        asyncio.create_task(_every(PRUNE_INTERVAL, "prune", accounts.prune)),
+    ]
+    yield
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def create_app(settings: Settings, accounts: Accounts) -> web.Application:
+    """Build the gateway: middlewares in order, then the route table."""
+    # Order matters: errors wrap everything so even identification failures render as JSON;
+    # identification runs before any handler so access rules can read its result.
+    app = web.Application(
+        middlewares=[error_middleware, identity_middleware], client_max_size=MAX_BODY_BYTES
+    )
+    app[SETTINGS] = settings
+    app[ACCOUNTS] = accounts
+    for route in route_table(Pages()):
+        app.router.add_route(route.method, route.path, guarded(route))
+    app.on_response_prepare.append(add_security_headers)
+    app.cleanup_ctx.append(_background)
+    return app

@@ -1,0 +1,30 @@
+"""Names and defaults that the public contract fixes."""
+
+from typing import Final
+
+VERSION: Final = "0.1.0"
+
+COOKIE_NAME: Final = "camauth_token"
+API_KEY_HEADER: Final = "X-API-Key"
+
+DEFAULT_DATA_DIR: Final = "./camauth-data"
+DEFAULT_HOST: Final = "0.0.0.0"  # noqa: S104 - a gateway is reached from other devices
+DEFAULT_PORT: Final = 8971
+DEFAULT_INGRESS_PORT: Final = 8099
+
+DATABASE_FILE: Final = "camauth.db"
+OPTIONS_FILE: Final = "options.json"
+JWT_SECRET_FILE: Final = ".jwt_secret"
+JWT_SECRET_ENV: Final = "CAMAUTH_JWT_SECRET"
+DATA_DIR_ENV: Final = "CAMAUTH_DATA_DIR"
+
+ROLE_ADMIN: Final = "admin"
+ROLE_VIEWER: Final = "viewer"
+ROLES: Final = (ROLE_ADMIN, ROLE_VIEWER)
+
+ADMIN_USERNAME: Final = "admin"
+
+# Methods a viewer may use: they cannot change anything on the camera UI.
+SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
+
+LOGIN_PATH: Final = "/login"

@@ -1,0 +1,129 @@
+"""SQLite storage: one connection, owned by one thread, with forward-only migrations.
+
+Every statement of the service runs on a single worker thread, so requests never share a
+connection across threads and writes are serialised without locks of our own. WAL mode lets
+the ``camauth users`` shell command write while the service runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from functools import partial
+from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+# Each entry moves the schema one version forward; never edit a released one.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE users (
+            id INTEGER PRIMARY KEY,
+            username TEXT NOT NULL,
+            username_key TEXT NOT NULL UNIQUE,
+            role TEXT NOT NULL CHECK (role IN ('admin', 'viewer')),
+            password_hash TEXT NOT NULL,
+            password_generated INTEGER NOT NULL DEFAULT 0,
+            created_at REAL NOT NULL,
+            password_changed_at REAL NOT NULL
+        )""",
+        """CREATE TABLE sessions (
+            sid TEXT PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+            created_at REAL NOT NULL,
+            expires_at REAL NOT NULL,
+            client TEXT NOT NULL DEFAULT ''
+        )""",
+        "CREATE INDEX sessions_user ON sessions (user_id)",
+        "CREATE INDEX sessions_expiry ON sessions (expires_at)",
+    ),
+)
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open the database, set the pragmas CamAuth relies on, and migrate it."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    migrate(conn)
+    return conn
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A write transaction that takes the lock up front, so checks and writes cannot interleave."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The version the database is at (0 when new)."""
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    return int(row[0] or 0)
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply every migration the database has not seen yet; returns the new version."""
+    with transaction(conn):
+        current = schema_version(conn)
+        if current > len(MIGRATIONS):
+            raise RuntimeError(
+                f"database schema {current} is newer than this CamAuth ({len(MIGRATIONS)})"
+            )
+        for version in range(current + 1, len(MIGRATIONS) + 1):
+            for statement in MIGRATIONS[version - 1]:
+                conn.execute(statement)
+            conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+    return len(MIGRATIONS)
+
+
+def data_version(conn: sqlite3.Connection) -> int:
+    """SQLite's counter of commits made by *other* connections (the shell command)."""
+    return int(conn.execute("PRAGMA data_version").fetchone()[0])
+
+
+class Database:
+    """The service's connection, used only from its own thread."""
+
+    def __init__(self, path: Path) -> None:
+        """Remember where the database lives; :meth:`open` connects."""
+        self.path = path
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="camauth-db")
+        self._conn: sqlite3.Connection | None = None
+
+    async def open(self) -> None:
+        """Connect and migrate on the database thread."""
+        loop = asyncio.get_running_loop()
+        self._conn = await loop.run_in_executor(self._executor, connect, self.path)
+
+    async def run(
+        self,
+        func: Callable[Concatenate[sqlite3.Connection, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """Run ``func(conn, *args)`` on the database thread."""
+        if self._conn is None:
+            raise RuntimeError("database is not open")
+        call = partial(func, self._conn, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    async def close(self) -> None:
+        """Finish queued work, then close the connection."""
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            await asyncio.get_running_loop().run_in_executor(self._executor, conn.close)
+        self._executor.shutdown(wait=True)
