@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import secrets
 import time
 from dataclasses import dataclass
+from math import ceil
 
+from . import events
 from . import sessions as sessions_db
 from . import users as users_db
-from .errors import Unauthorized
+from .errors import TooManyRequests, Unauthorized
+from .events import EventBus
 from .identity import Identity
+from .lockouts import Attempt, LoginGuard
 from .options import AuthSettings
 from .passwords import PasswordHasher, check_policy
+from .rate_limit import parse_windows
 from .sessions import Principal, Session, SessionDirectory
 from .store import Database
 from .tokens import Claims, TokenCodec
-from .users import User
+from .users import User, lookup_key
 
-_LOGGER = logging.getLogger(__name__)
-
+MAX_USERNAME_KEY = 256
 INVALID_CREDENTIALS = "Invalid username or password"
 MAX_LOGIN_FIELD = 1024
 
@@ -59,6 +62,17 @@ def _principal(user: User) -> Principal:
     return Principal(user.id, user.username, user.role)
 
 
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who asked for a change, and from where (for events); empty for the service itself."""
+
+    username: str | None = None
+    client: str | None = None
+
+
+NOBODY = Actor()
+
+
 class Accounts:
     """Logs users in and out, checks tokens, and manages users."""
 
@@ -68,13 +82,20 @@ class Accounts:
         hasher: PasswordHasher,
         codec: TokenCodec,
         settings: AuthSettings,
+        bus: EventBus | None = None,
     ) -> None:
         """Wire the parts; :meth:`sync` must run before the first request."""
         self.db = db
         self.hasher = hasher
         self.codec = codec
         self.settings = settings
+        self.bus = bus or EventBus()
         self.directory = SessionDirectory()
+        self.guard = LoginGuard(
+            parse_windows(settings.failed_login_rate_limit),
+            parse_windows(settings.failed_login_user_rate_limit),
+            self.bus,
+        )
 
     async def sync(self, *, force: bool = False) -> None:
         """Reload the session mirror if another process changed the database."""
@@ -117,12 +138,20 @@ class Accounts:
         return user
 
     async def login(self, username: str, password: str, client: str) -> LoginResult:
-        """Check credentials and start a session; one answer for every kind of failure."""
+        """Check limits, then credentials; one answer for every kind of failure."""
+        key = lookup_key(username)[:MAX_USERNAME_KEY]
+        attempt = Attempt(client, key, self.directory.has_username(key), time.time())
+        wait = self.guard.wait(attempt)
+        if wait > 0:  # refused before any hashing: a flood costs no bcrypt time
+            raise TooManyRequests("Too many failed logins, try again later", retry_after=ceil(wait))
+        self.guard.begin(attempt)
         user = await self.authenticate(username, password)
         if user is None:
-            _LOGGER.info("Failed login for %r from %s", username[:64], client)
+            self.guard.failed(attempt, time.time())
+            self.bus.emit(events.LOGIN_FAILED, username=key[:64], client=client)
             raise Unauthorized(INVALID_CREDENTIALS)
-        _LOGGER.info("User %s logged in from %s", user.username, client)
+        self.guard.succeeded(attempt)
+        self.bus.emit(events.LOGIN_SUCCEEDED, username=user.username, client=client)
         return await self._start_session(user, client)
 
     async def refresh(self, identity: Identity, claims: Claims) -> LoginResult | None:
@@ -134,12 +163,12 @@ class Accounts:
         self.directory.extend_session(claims.sid, expires)
         return self._token(identity.username, identity.role, claims.sid, now, expires)
 
-    async def logout(self, identity: Identity) -> None:
+    async def logout(self, identity: Identity, client: str | None = None) -> None:
         """End the session behind this identity."""
         if identity.session_id:
             await self.db.run(sessions_db.delete_session, identity.session_id)
             self.directory.remove_sessions([identity.session_id])
-            _LOGGER.info("User %s logged out", identity.username)
+            self.bus.emit(events.LOGOUT, username=identity.username, client=client)
 
     async def change_own_password(
         self, identity: Identity, old_password: str, new_password: str, client: str
@@ -148,21 +177,32 @@ class Accounts:
         user = await self.authenticate(identity.username, old_password)
         if user is None:
             raise Unauthorized("Current password is incorrect")
-        user = await self.set_password(user.username, new_password)
+        actor = Actor(user.username, client)
+        user = await self.set_password(user.username, new_password, actor=actor)
         return await self._start_session(user, client)
 
-    async def set_password(self, username: str, password: str, *, generated: bool = False) -> User:
+    async def set_password(
+        self, username: str, password: str, *, actor: Actor = NOBODY, generated: bool = False
+    ) -> User:
         """Set a password (policy checked unless generated) and end the user's sessions."""
         if not generated:
             check_policy(password, username)
         new_hash = await self.hasher.hash(password)
         user = await self.db.run(users_db.set_password, username, new_hash, generated=generated)
         self.directory.remove_user_sessions(user.id)
-        _LOGGER.info("Password of %s changed", user.username)
+        own = actor.username == user.username
+        kind = events.PASSWORD_CHANGED if own else events.PASSWORD_RESET
+        self.bus.emit(kind, username=user.username, client=actor.client, by=actor.username)
         return user
 
     async def create_user(
-        self, username: str, password: str, role: str, *, generated: bool = False
+        self,
+        username: str,
+        password: str,
+        role: str,
+        *,
+        actor: Actor = NOBODY,
+        generated: bool = False,
     ) -> User:
         """Create a user after checking name, role and password policy."""
         users_db.validate_username(username)
@@ -170,23 +210,42 @@ class Accounts:
         if not generated:
             check_policy(password, username)
         new_hash = await self.hasher.hash(password)
-        user = await self.db.run(users_db.create_user, username, role, new_hash, generated=generated)
+        user = await self.db.run(
+            users_db.create_user, username, role, new_hash, generated=generated
+        )
         self.directory.set_principal(_principal(user))
-        _LOGGER.info("User %s created with role %s", user.username, user.role)
+        self.bus.emit(
+            events.USER_CREATED,
+            username=user.username,
+            client=actor.client,
+            role=user.role,
+            by=actor.username,
+        )
         return user
 
-    async def set_role(self, username: str, role: str) -> User:
+    async def set_role(self, username: str, role: str, *, actor: Actor = NOBODY) -> User:
         """Change a role; it applies to the user's next request."""
+        before = await self.db.run(users_db.get_user, username)
         user = await self.db.run(users_db.set_role, username, role)
         self.directory.set_principal(_principal(user))
-        _LOGGER.info("Role of %s set to %s", user.username, user.role)
+        if before is not None and before.role != user.role:
+            self.bus.emit(
+                events.ROLE_CHANGED,
+                username=user.username,
+                client=actor.client,
+                old_role=before.role,
+                role=user.role,
+                by=actor.username,
+            )
         return user
 
-    async def delete_user(self, username: str) -> User:
+    async def delete_user(self, username: str, *, actor: Actor = NOBODY) -> User:
         """Delete a user; their tokens stop working at once."""
         user = await self.db.run(users_db.delete_user, username)
         self.directory.remove_principal(user.id)
-        _LOGGER.info("User %s deleted", user.username)
+        self.bus.emit(
+            events.USER_DELETED, username=user.username, client=actor.client, by=actor.username
+        )
         return user
 
     async def list_users(self) -> list[User]:
@@ -197,8 +256,11 @@ class Accounts:
         """One user, or None."""
         return await self.db.run(users_db.get_user, username)
 
+    async def sweep_lockouts(self) -> None:
+        """End expired lockouts and forget old failures."""
+        self.guard.sweep(time.time())
+
     async def prune(self) -> None:
         """Forget expired sessions."""
         if await self.db.run(sessions_db.delete_expired, time.time()):
             await self.sync(force=True)
-

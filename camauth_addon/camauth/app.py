@@ -5,15 +5,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
 from .accounts import Accounts
-from .api import forward_auth, public, session, users
+from .api import forward_auth, lockouts, public, session, users
 from .api.access import Access, Route, guarded
 from .api.keys import ACCOUNTS, SETTINGS
-from .api.middlewares import add_security_headers, error_middleware, identity_middleware
+from .api.middlewares import (
+    add_security_headers,
+    error_middleware,
+    header_guard_middleware,
+    identity_middleware,
+    parser_rejects_control_characters,
+)
 from .api.pages import STATIC_PREFIX, Pages
 from .options import Settings
 
@@ -22,6 +28,7 @@ _LOGGER = logging.getLogger(__name__)
 # Small bodies only: logins and user edits. Larger ones get 413 before they are read.
 MAX_BODY_BYTES = 16 * 1024
 SYNC_INTERVAL = 1.0  # how soon `camauth users` changes reach a running service
+SWEEP_INTERVAL = 1.0  # how late a lockout_ended event may be
 PRUNE_INTERVAL = 600.0
 
 
@@ -42,17 +49,20 @@ def route_table(pages: Pages) -> list[Route]:
         Route("DELETE", "/api/users/{name}", users.delete_user, Access.ADMIN),
         Route("PUT", "/api/users/{name}/password", users.set_password, Access.ADMIN),
         Route("PUT", "/api/users/{name}/role", users.set_role, Access.ADMIN),
+        Route("GET", "/api/lockouts", lockouts.list_lockouts, Access.ADMIN),
+        Route("DELETE", "/api/lockouts", lockouts.lift_all, Access.ADMIN),
+        Route("DELETE", "/api/lockouts/{lockout_id}", lockouts.lift_lockout, Access.ADMIN),
         Route("GET", "/", pages.root, Access.PUBLIC),
         Route("GET", "/login", pages.login, Access.PUBLIC),
         Route("GET", STATIC_PREFIX + "{name}", pages.asset, Access.PUBLIC),
     ]
 
 
-async def _every(seconds: float, job: str, func: object) -> None:
+async def _every(seconds: float, job: str, func: Callable[[], Awaitable[None]]) -> None:
     while True:
         await asyncio.sleep(seconds)
         try:
-            await func()  # type: ignore[operator]
+            await func()
         except Exception:
             _LOGGER.exception("Background job %s failed", job)
 
@@ -62,6 +72,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     tasks = [
         asyncio.create_task(_every(SYNC_INTERVAL, "sync", accounts.sync)),
         asyncio.create_task(_every(PRUNE_INTERVAL, "prune", accounts.prune)),
+        asyncio.create_task(_every(SWEEP_INTERVAL, "lockouts", accounts.sweep_lockouts)),
     ]
     yield
     for task in tasks:
@@ -75,9 +86,10 @@ def create_app(settings: Settings, accounts: Accounts) -> web.Application:
     """Build the gateway: middlewares in order, then the route table."""
     # Order matters: errors wrap everything so even identification failures render as JSON;
     # identification runs before any handler so access rules can read its result.
-    app = web.Application(
-        middlewares=[error_middleware, identity_middleware], client_max_size=MAX_BODY_BYTES
-    )
+    middlewares = [error_middleware, identity_middleware]
+    if not parser_rejects_control_characters():
+        middlewares.insert(1, header_guard_middleware)
+    app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY_BYTES)
     app[SETTINGS] = settings
     app[ACCOUNTS] = accounts
     for route in route_table(Pages()):

@@ -39,10 +39,16 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the gateway")
-    serve.add_argument("--data-dir", help=f"data directory (env {DATA_DIR_ENV}, default {DEFAULT_DATA_DIR})")
+    serve.add_argument(
+        "--data-dir", help=f"data directory (env {DATA_DIR_ENV}, default {DEFAULT_DATA_DIR})"
+    )
     serve.add_argument("--options", help=f"options JSON file (default <data-dir>/{OPTIONS_FILE})")
-    serve.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"gateway port (default {DEFAULT_PORT})")
+    serve.add_argument(
+        "--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})"
+    )
+    serve.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"gateway port (default {DEFAULT_PORT})"
+    )
 
     users_cli.add_parser(commands)
     commands.add_parser("version", help="print the version")

@@ -14,8 +14,8 @@ DEFAULT_INGRESS_PORT: Final = 8099
 
 DATABASE_FILE: Final = "camauth.db"
 OPTIONS_FILE: Final = "options.json"
-JWT_SECRET_FILE: Final = ".jwt_secret"
-JWT_SECRET_ENV: Final = "CAMAUTH_JWT_SECRET"
+JWT_SECRET_FILE: Final = ".jwt_secret"  # noqa: S105 - a file name, not a secret
+JWT_SECRET_ENV: Final = "CAMAUTH_JWT_SECRET"  # noqa: S105 - a variable name
 DATA_DIR_ENV: Final = "CAMAUTH_DATA_DIR"
 
 ROLE_ADMIN: Final = "admin"

@@ -57,7 +57,10 @@ def read_credential(request: web.Request) -> Credential | None:
         # A proxy's own Basic credentials are not ours; a bearer is, and never falls back.
         if scheme.lower() == "bearer":
             return Credential(token.strip(), "bearer") if token.strip() else None
-    if _single(request, "Cookie") is None:
+    header = _single(request, "Cookie")
+    if header is None:
         return None
-    token = request.cookies.get(COOKIE_NAME)
-    return Credential(token, "cookie") if token else None
+    if header.count(f"{COOKIE_NAME}=") > 1:
+        raise BadRequest("Duplicate session cookie")
+    cookie = request.cookies.get(COOKIE_NAME)
+    return Credential(cookie, "cookie") if cookie else None

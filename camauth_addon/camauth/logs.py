@@ -21,3 +21,8 @@ def setup_logging(level: str) -> None:
     logging.getLogger("aiohttp.access").setLevel(
         logging.DEBUG if level == "debug" else logging.WARNING
     )
+    # The HTTP parser logs a malformed request with its raw header line, which may hold a
+    # cookie; the client already got its 400, so such lines are kept for debugging only.
+    logging.getLogger("aiohttp.server").setLevel(
+        logging.DEBUG if level == "debug" else logging.CRITICAL
+    )

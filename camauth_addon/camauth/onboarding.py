@@ -6,22 +6,27 @@ import sys
 from typing import TextIO
 
 from . import users as users_db
-from .accounts import Accounts, generate_password
+from .accounts import Accounts, Actor, generate_password
 from .const import ADMIN_USERNAME, ROLE_ADMIN
 
 
 async def ensure_admin(accounts: Accounts, *, reset: bool) -> str | None:
     """Create ``admin`` when there are no users, or reset its password; returns it to show once."""
+    actor = Actor("camauth")
     if reset:
         password = generate_password()
         if await accounts.get_user(ADMIN_USERNAME) is None:
-            await accounts.create_user(ADMIN_USERNAME, password, ROLE_ADMIN, generated=True)
+            await accounts.create_user(
+                ADMIN_USERNAME, password, ROLE_ADMIN, actor=actor, generated=True
+            )
         else:
-            await accounts.set_password(ADMIN_USERNAME, password, generated=True)
+            await accounts.set_password(ADMIN_USERNAME, password, actor=actor, generated=True)
         return password
     if await accounts.db.run(users_db.count_users) == 0:
         password = generate_password()
-        await accounts.create_user(ADMIN_USERNAME, password, ROLE_ADMIN, generated=True)
+        await accounts.create_user(
+            ADMIN_USERNAME, password, ROLE_ADMIN, actor=actor, generated=True
+        )
         return password
     return None
 

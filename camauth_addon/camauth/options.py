@@ -11,13 +11,16 @@ from typing import Any
 import limits
 import voluptuous as vol
 
-from .const import ROLES, ROLE_VIEWER
+from .const import ROLE_VIEWER, ROLES
 from .errors import ConfigError
+from .rate_limit import failures_per_hour, parse_windows
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 DEFAULT_RATE_LIMIT = "1/second;5/minute;20/hour"
+DEFAULT_USER_RATE_LIMIT = "10/minute;50/hour"
+USER_LIMIT_CEILING = 100  # NIST SP 800-63B 5.2.2 / ASVS 2.2.1: at most 100 failures an hour
 MAX_SESSION_LENGTH = 366 * 86400
 
 
@@ -25,7 +28,7 @@ def _strict_int(value: Any) -> int:
     """Accept whole numbers only: JSON true/false or 1.5 are not durations."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise vol.Invalid("expected a whole number of seconds")
-    return value
+    return int(value)
 
 
 def _strict_bool(value: Any) -> bool:
@@ -45,6 +48,17 @@ def _rate_limit(value: Any) -> str:
     except ValueError as err:
         raise vol.Invalid(f"not a rate limit ({err}); example: '{DEFAULT_RATE_LIMIT}'") from err
     return value
+
+
+def _user_rate_limit(value: Any) -> str:
+    """Per-username limits may be tightened, never switched off or loosened past the ceiling."""
+    text = _rate_limit(value)
+    hourly = failures_per_hour(parse_windows(text))
+    if hourly > USER_LIMIT_CEILING:
+        raise vol.Invalid(
+            f"allows {hourly:g} failures an hour per username; at most {USER_LIMIT_CEILING}"
+        )
+    return text
 
 
 def _network(value: Any) -> IPNetwork:
@@ -77,6 +91,9 @@ AUTH_SCHEMA = vol.Schema(
             _strict_int, vol.Range(min=0, max=MAX_SESSION_LENGTH)
         ),
         vol.Optional("failed_login_rate_limit", default=DEFAULT_RATE_LIMIT): _rate_limit,
+        vol.Optional("failed_login_user_rate_limit", default=DEFAULT_USER_RATE_LIMIT): (
+            _user_rate_limit
+        ),
         vol.Optional("trusted_proxies", default=list): [_network],
         vol.Optional("reset_admin_password", default=False): _strict_bool,
         vol.Optional("cookie_secure", default=False): _strict_bool,
@@ -117,6 +134,7 @@ class AuthSettings:
     session_length: int = 86400
     refresh_time: int = 1800
     failed_login_rate_limit: str = DEFAULT_RATE_LIMIT
+    failed_login_user_rate_limit: str = DEFAULT_USER_RATE_LIMIT
     trusted_proxies: tuple[IPNetwork, ...] = ()
     reset_admin_password: bool = False
     cookie_secure: bool = False
@@ -161,7 +179,9 @@ def parse_options(raw: Any) -> Settings:
         raise ConfigError(_humanize(err.errors[0])) from err
     except vol.Invalid as err:
         raise ConfigError(_humanize(err)) from err
-    auth = AuthSettings(**{**data["auth"], "trusted_proxies": tuple(data["auth"]["trusted_proxies"])})
+    auth = AuthSettings(
+        **{**data["auth"], "trusted_proxies": tuple(data["auth"]["trusted_proxies"])}
+    )
     if auth.refresh_time >= auth.session_length:
         raise ConfigError(
             "invalid option 'auth.refresh_time': must be shorter than auth.session_length"

@@ -77,7 +77,7 @@ def _common_passwords() -> frozenset[str]:
 
 
 def check_policy(password: str, username: str = "") -> None:
-    """Refuse a new password that is short, common or trivially derived (NIST SP 800-63B 3.1.1.2)."""
+    """Refuse a short, common or trivially derived new password (NIST SP 800-63B 3.1.1.2)."""
     text = normalize(password)
     if len(text) < MIN_LENGTH:
         raise WeakPassword(f"Password must be at least {MIN_LENGTH} characters long")

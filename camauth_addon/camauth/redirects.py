@@ -8,7 +8,7 @@ MAX_RETURN_LENGTH = 2048
 
 
 def safe_return_path(value: str | None) -> str:
-    """The same-host path to go back to, or ``/`` for anything else.
+    r"""The same-host path to go back to, or ``/`` for anything else.
 
     A browser reads ``//evil``, ``/\\evil`` and ``/<tab>/evil`` as other hosts, so a path
     must start with exactly one ``/`` followed by something that is neither ``/`` nor ``\\``,

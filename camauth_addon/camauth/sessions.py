@@ -109,6 +109,10 @@ class SessionDirectory:
             return None
         return self._principals.get(session.user_id)
 
+    def has_username(self, key: str) -> bool:
+        """Whether a user with this lookup key exists (few users: a scan is fine)."""
+        return any(p.username.lower() == key for p in self._principals.values())
+
     def sync(self, conn: sqlite3.Connection, *, force: bool = False) -> bool:
         """Reload when another connection committed (run on the database thread)."""
         version = data_version(conn)

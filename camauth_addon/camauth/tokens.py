@@ -74,11 +74,18 @@ class TokenCodec:
         return _claims(payload)
 
 
+def _number(value: object) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return int(value)
+
+
 def _claims(payload: dict[str, object]) -> Claims | None:
+    """Typed claims, or None when any of them has the wrong type."""
     sub, role, sid, jti = (payload.get(key) for key in ("sub", "role", "sid", "jti"))
-    iat, exp = payload.get("iat"), payload.get("exp")
-    if not all(isinstance(value, str) for value in (sub, role, sid, jti)) or role not in ROLES:
+    iat, exp = _number(payload.get("iat")), _number(payload.get("exp"))
+    if not (isinstance(sub, str) and isinstance(sid, str) and isinstance(jti, str)):
         return None
-    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (iat, exp)):
+    if not isinstance(role, str) or role not in ROLES or iat is None or exp is None:
         return None
-    return Claims(str(sub), str(role), str(sid), str(jti), int(iat), int(exp))  # type: ignore[arg-type]
+    return Claims(sub, role, sid, jti, iat, exp)

@@ -35,16 +35,14 @@ class User:
 
 
 def lookup_key(name: str) -> str:
-    """One key per person: ``Admin``, `` admin`` and full-width ``ａｄｍｉｎ`` are the same."""
+    """One key per person: ``Admin``, `` admin`` and full-width forms of it are the same."""
     return unicodedata.normalize("NFKC", name).strip().casefold()
 
 
 def validate_username(name: object) -> str:
     """Return a valid new username or raise a 400 that says what is allowed."""
     if not isinstance(name, str) or not _USERNAME_RE.fullmatch(name):
-        raise BadRequest(
-            "Username must be 1-64 characters: letters, digits, '.', '_' or '-'"
-        )
+        raise BadRequest("Username must be 1-64 characters: letters, digits, '.', '_' or '-'")
     return name
 
 
@@ -92,7 +90,12 @@ def count_users(conn: sqlite3.Connection) -> int:
 
 
 def create_user(
-    conn: sqlite3.Connection, username: str, role: str, password_hash: str, *, generated: bool = False
+    conn: sqlite3.Connection,
+    username: str,
+    role: str,
+    password_hash: str,
+    *,
+    generated: bool = False,
 ) -> User:
     """Insert a user; a name that differs only in case is taken."""
     validate_username(username)

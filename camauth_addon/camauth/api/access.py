@@ -9,9 +9,11 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from ..client_ip import peer_is_trusted
 from ..const import SAFE_METHODS
 from ..errors import BadRequest, Forbidden, Unauthorized
 from ..identity import KEY_IDENTITY, Identity
+from .keys import SETTINGS
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -39,6 +41,16 @@ class Route:
     access: Access
 
 
+def allowed_hosts(request: web.Request) -> set[str]:
+    """The host the browser talked to: ``Host``, or ``X-Forwarded-Host`` from a trusted proxy."""
+    hosts = {request.host.lower()}
+    if peer_is_trusted(request, request.app[SETTINGS].auth.trusted_proxies):
+        forwarded = request.headers.get("X-Forwarded-Host", "").split(",")[0].strip()
+        if forwarded:
+            hosts.add(forwarded.lower())
+    return hosts
+
+
 def check_same_origin(request: web.Request) -> None:
     """Refuse cross-site state changes made with the browser's cookie (CSRF)."""
     if request.headers.get("Sec-Fetch-Site", "").lower() == "cross-site":
@@ -47,7 +59,7 @@ def check_same_origin(request: web.Request) -> None:
     if origin is None:
         return
     host = urlsplit(origin).netloc.lower() if origin != "null" else ""
-    if not host or host != request.host.lower():
+    if not host or host not in allowed_hosts(request):
         raise Forbidden("Cross-origin request refused")
 
 

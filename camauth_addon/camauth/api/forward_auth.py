@@ -77,7 +77,7 @@ def _decide(request: web.Request, identity: Identity | None) -> web.Response:
 
 
 async def forward_auth(request: web.Request) -> web.Response:
-    """Answer a proxy's question: may this request through, and as whom?"""
+    """Answer whether a proxied request may pass, and as whom."""
     try:
         return _decide(request, current_identity(request))
     except Exception:  # fail closed on anything unexpected

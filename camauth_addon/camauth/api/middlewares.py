@@ -80,3 +80,23 @@ async def add_security_headers(request: web.Request, response: web.StreamRespons
     else:
         headers.setdefault("Content-Security-Policy", _PAGE_POLICY)
         headers.setdefault("X-Frame-Options", "DENY")
+
+
+def _has_control_character(value: str) -> bool:
+    return any(ord(ch) < 0x20 and ch != "\t" or ord(ch) == 0x7F for ch in value)
+
+
+@web.middleware
+async def header_guard_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse control characters in header values (the pure-Python HTTP parser lets them in)."""
+    if any(_has_control_character(value) for value in request.headers.values()):
+        return json_error(400, "Control character in a header value")
+    return await handler(request)
+
+
+def parser_rejects_control_characters() -> bool:
+    """Whether aiohttp's C parser (llhttp), which refuses them itself, is in use."""
+    from aiohttp import http_parser
+
+    c_parser = getattr(http_parser, "HttpRequestParserC", None)
+    return c_parser is not None and http_parser.HttpRequestParser is c_parser

@@ -8,7 +8,11 @@ from typing import Any
 import voluptuous as vol
 from aiohttp import web
 
+from ..accounts import Actor
+from ..client_ip import client_address
 from ..errors import BadRequest, UnsupportedMediaType
+from ..identity import KEY_IDENTITY, Identity
+from .keys import SETTINGS
 
 
 def _humanize(err: vol.Invalid) -> str:
@@ -43,3 +47,15 @@ async def read_json(request: web.Request, schema: vol.Schema) -> dict[str, Any]:
 def text(max_length: int) -> vol.All:
     """A string field of bounded length."""
     return vol.All(str, vol.Length(min=1, max=max_length))
+
+
+def client_of(request: web.Request) -> str:
+    """The client address, with the configured trusted proxies."""
+    return client_address(request, request.app[SETTINGS].auth.trusted_proxies)
+
+
+def actor_of(request: web.Request) -> Actor:
+    """Who is making this request, for events."""
+    identity = request.get(KEY_IDENTITY)
+    username = identity.username if isinstance(identity, Identity) else None
+    return Actor(username, client_of(request))

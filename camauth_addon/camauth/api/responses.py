@@ -12,9 +12,7 @@ from ..const import COOKIE_NAME
 from ..options import AuthSettings
 
 
-def json_error(
-    status: int, message: str, headers: Mapping[str, str] | None = None
-) -> web.Response:
+def json_error(status: int, message: str, headers: Mapping[str, str] | None = None) -> web.Response:
     """Every error CamAuth answers: ``{"error": "..."}``."""
     return web.json_response({"error": message}, status=status, headers=headers)
 
@@ -24,7 +22,9 @@ def success() -> web.Response:
     return web.json_response({"success": True})
 
 
-def set_session_cookie(response: web.StreamResponse, login: LoginResult, auth: AuthSettings) -> None:
+def set_session_cookie(
+    response: web.StreamResponse, login: LoginResult, auth: AuthSettings
+) -> None:
     """Set ``camauth_token``: HttpOnly, SameSite=Lax, Secure when configured."""
     response.set_cookie(
         COOKIE_NAME,

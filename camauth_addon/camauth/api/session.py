@@ -5,11 +5,10 @@ from __future__ import annotations
 import voluptuous as vol
 from aiohttp import web
 
-from ..client_ip import client_address
 from ..passwords import MAX_LENGTH
 from .access import current_identity, require_identity
 from .keys import ACCOUNTS, SETTINGS
-from .request import read_json, text
+from .request import client_of, read_json, text
 from .responses import clear_session_cookie, set_session_cookie, success
 
 LOGIN_SCHEMA = vol.Schema(
@@ -17,7 +16,10 @@ LOGIN_SCHEMA = vol.Schema(
     extra=vol.REMOVE_EXTRA,
 )
 PASSWORD_SCHEMA = vol.Schema(
-    {vol.Required("old_password"): text(4 * MAX_LENGTH), vol.Required("password"): text(4 * MAX_LENGTH)}
+    {
+        vol.Required("old_password"): text(4 * MAX_LENGTH),
+        vol.Required("password"): text(4 * MAX_LENGTH),
+    }
 )
 
 
@@ -25,7 +27,7 @@ async def login(request: web.Request) -> web.Response:
     """Exchange a username and password for a session token and cookie."""
     body = await read_json(request, LOGIN_SCHEMA)
     accounts = request.app[ACCOUNTS]
-    result = await accounts.login(body["username"], body["password"], client_address(request))
+    result = await accounts.login(body["username"], body["password"], client_of(request))
     response = web.json_response(result.as_json())
     set_session_cookie(response, result, request.app[SETTINGS].auth)
     return response
@@ -35,7 +37,7 @@ async def logout(request: web.Request) -> web.Response:
     """End the session server-side and clear the cookie."""
     identity = current_identity(request)
     if identity is not None:
-        await request.app[ACCOUNTS].logout(identity)
+        await request.app[ACCOUNTS].logout(identity, client_of(request))
     response = success()
     clear_session_cookie(response, request.app[SETTINGS].auth)
     return response
@@ -54,7 +56,7 @@ async def change_password(request: web.Request) -> web.Response:
     identity = require_identity(request)
     body = await read_json(request, PASSWORD_SCHEMA)
     result = await request.app[ACCOUNTS].change_own_password(
-        identity, body["old_password"], body["password"], client_address(request)
+        identity, body["old_password"], body["password"], client_of(request)
     )
     response = web.json_response(result.as_json())
     set_session_cookie(response, result, request.app[SETTINGS].auth)

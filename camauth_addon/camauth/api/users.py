@@ -8,7 +8,7 @@ from aiohttp import web
 from ..const import ROLE_VIEWER, ROLES
 from ..passwords import MAX_LENGTH
 from .keys import ACCOUNTS
-from .request import read_json, text
+from .request import actor_of, read_json, text
 from .responses import success
 
 ROLE = vol.In(ROLES, msg=f"expected one of {', '.join(ROLES)}")
@@ -32,25 +32,31 @@ async def list_users(request: web.Request) -> web.Response:
 async def create_user(request: web.Request) -> web.Response:
     """Create a user."""
     body = await read_json(request, CREATE_SCHEMA)
-    user = await request.app[ACCOUNTS].create_user(body["username"], body["password"], body["role"])
+    user = await request.app[ACCOUNTS].create_user(
+        body["username"], body["password"], body["role"], actor=actor_of(request)
+    )
     return web.json_response(user.as_json(), status=201)
 
 
 async def delete_user(request: web.Request) -> web.Response:
     """Delete a user; the last admin cannot be deleted."""
-    await request.app[ACCOUNTS].delete_user(request.match_info["name"])
+    await request.app[ACCOUNTS].delete_user(request.match_info["name"], actor=actor_of(request))
     return success()
 
 
 async def set_password(request: web.Request) -> web.Response:
     """Set a user's password; their sessions end."""
     body = await read_json(request, PASSWORD_SCHEMA)
-    await request.app[ACCOUNTS].set_password(request.match_info["name"], body["password"])
+    await request.app[ACCOUNTS].set_password(
+        request.match_info["name"], body["password"], actor=actor_of(request)
+    )
     return success()
 
 
 async def set_role(request: web.Request) -> web.Response:
     """Change a user's role; the last admin cannot be demoted."""
     body = await read_json(request, ROLE_SCHEMA)
-    await request.app[ACCOUNTS].set_role(request.match_info["name"], body["role"])
+    await request.app[ACCOUNTS].set_role(
+        request.match_info["name"], body["role"], actor=actor_of(request)
+    )
     return success()

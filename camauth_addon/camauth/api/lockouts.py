@@ -1,0 +1,34 @@
+"""Lockouts for admins: list them, lift one, lift all."""
+
+from __future__ import annotations
+
+import time
+
+from aiohttp import web
+
+from ..errors import NotFound
+from .keys import ACCOUNTS
+from .request import actor_of
+from .responses import success
+
+
+async def list_lockouts(request: web.Request) -> web.Response:
+    """Active lockouts of client addresses and usernames."""
+    now = time.time()
+    lockouts = request.app[ACCOUNTS].guard.lockouts()
+    return web.json_response([lockout.as_json(now) for lockout in lockouts])
+
+
+async def lift_lockout(request: web.Request) -> web.Response:
+    """Lift one lockout by id."""
+    raw = request.match_info["lockout_id"]
+    guard = request.app[ACCOUNTS].guard
+    if not raw.isdigit() or not guard.lift(int(raw), by=actor_of(request).username or ""):
+        raise NotFound("Lockout not found")
+    return success()
+
+
+async def lift_all(request: web.Request) -> web.Response:
+    """Lift every lockout."""
+    count = request.app[ACCOUNTS].guard.lift_all(by=actor_of(request).username or "")
+    return web.json_response({"success": True, "lifted": count})
