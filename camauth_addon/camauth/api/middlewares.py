@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from aiohttp import web
+from aiohttp import http_parser, web
 
 from ..const import ROLE_ADMIN
 from ..errors import CamAuthError
@@ -83,7 +83,7 @@ async def add_security_headers(request: web.Request, response: web.StreamRespons
 
 
 def _has_control_character(value: str) -> bool:
-    return any(ord(ch) < 0x20 and ch != "\t" or ord(ch) == 0x7F for ch in value)
+    return any((ord(ch) < 0x20 and ch != "\t") or ord(ch) == 0x7F for ch in value)
 
 
 @web.middleware
@@ -96,7 +96,5 @@ async def header_guard_middleware(request: web.Request, handler: Handler) -> web
 
 def parser_rejects_control_characters() -> bool:
     """Whether aiohttp's C parser (llhttp), which refuses them itself, is in use."""
-    from aiohttp import http_parser
-
     c_parser = getattr(http_parser, "HttpRequestParserC", None)
     return c_parser is not None and http_parser.HttpRequestParser is c_parser
