@@ -21,7 +21,6 @@ from tests.service.conftest import (  # noqa: F401 - fixtures used by the tests 
     start_service,
 )
 
-
 LOOPBACK_HOSTS = [f"127.0.0.{n}" for n in range(1, 10)]
 
 
