@@ -93,7 +93,8 @@ class Counter:
 
     def prune(self, now: float) -> None:
         """Drop keys whose failures have all left every window."""
-        stale = [key for key, stamps in self._keys.items() if stamps[-1] <= now - self._longest]
+        horizon = now - self._longest
+        stale = [key for key, stamps in self._keys.items() if not stamps or stamps[-1] <= horizon]
         for key in stale:
             del self._keys[key]
 
