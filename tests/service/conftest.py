@@ -97,8 +97,13 @@ async def start_service(tmp_path: Path) -> AsyncIterator[ServiceFactory]:
     """Start CamAuth with given settings; users ``admin`` and ``viewer`` exist."""
     started: list[Service] = []
 
-    async def start(settings: Settings | None = None, *, data_dir: Path | None = None,
-                    seed: bool = True, secret: str = SECRET) -> Service:
+    async def start(
+        settings: Settings | None = None,
+        *,
+        data_dir: Path | None = None,
+        seed: bool = True,
+        secret: str = SECRET,
+    ) -> Service:
         settings = settings or Settings()
         data_dir = data_dir or tmp_path
         accounts = await open_accounts(data_dir, settings.auth, secret)
