@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import sqlite3
 import time
 from dataclasses import dataclass
 from math import ceil
 
+from . import api_keys as keys_db
 from . import events
 from . import sessions as sessions_db
 from . import users as users_db
-from .errors import TooManyRequests, Unauthorized
+from .audit import AuditLog
+from .errors import NotFound, TooManyRequests, Unauthorized
 from .events import EventBus
 from .identity import Identity
 from .lockouts import Attempt, LoginGuard
@@ -91,6 +94,8 @@ class Accounts:
         self.settings = settings
         self.bus = bus or EventBus()
         self.directory = SessionDirectory()
+        self.keys = keys_db.KeyDirectory()
+        self.audit = AuditLog(db, self.bus)
         self.guard = LoginGuard(
             parse_windows(settings.failed_login_rate_limit),
             parse_windows(settings.failed_login_user_rate_limit),
@@ -98,8 +103,63 @@ class Accounts:
         )
 
     async def sync(self, *, force: bool = False) -> None:
-        """Reload the session mirror if another process changed the database."""
-        await self.db.run(self.directory.sync, force=force)
+        """Reload the in-memory mirrors if another process changed the database."""
+        await self.db.run(self._sync, force)
+
+    def _sync(self, conn: sqlite3.Connection, force: bool) -> None:
+        if self.directory.sync(conn, force=force):
+            self.keys.reload(conn)
+
+    def identify_key(self, presented: str, now: float) -> Identity | None:
+        """The identity behind an API key, or None."""
+        key = self.keys.authenticate(presented, now)
+        if key is None:
+            return None
+        return Identity(key.name, key.role, "api_key", paths=key.paths)
+
+    async def create_key(
+        self, name: str, role: str, paths: tuple[str, ...], *, actor: Actor = NOBODY
+    ) -> keys_db.NewKey:
+        """Create an API key; its secret is returned once and never stored."""
+        name = keys_db.validate_name(name)
+        users_db.validate_role(role)
+        paths = keys_db.validate_paths(list(paths))
+        secret, prefix, digest = keys_db.new_key()
+        key = await self.db.run(keys_db.create_key, name, role, paths, prefix, digest)
+        self.keys.add(key)
+        self.bus.emit(
+            events.API_KEY_CREATED,
+            username=actor.username,
+            client=actor.client,
+            key_id=key.id,
+            name=key.name,
+            role=key.role,
+            paths=list(key.paths),
+        )
+        return keys_db.NewKey(key, secret)
+
+    async def revoke_key(self, key_id: int, *, actor: Actor = NOBODY) -> keys_db.ApiKey:
+        """Revoke an API key; it fails on its very next use."""
+        key = await self.db.run(keys_db.delete_key, key_id)
+        self.keys.remove(key)
+        self.bus.emit(
+            events.API_KEY_REVOKED,
+            username=actor.username,
+            client=actor.client,
+            key_id=key.id,
+            name=key.name,
+        )
+        return key
+
+    async def list_keys(self) -> list[keys_db.ApiKey]:
+        """All API keys (without secrets)."""
+        return await self.db.run(keys_db.list_keys)
+
+    async def record_key_use(self) -> None:
+        """Store when keys were last used."""
+        used = self.keys.take_usage()
+        if used:
+            await self.db.run(keys_db.record_use, used)
 
     def identify(self, token: str, now: float) -> tuple[Identity, Claims] | None:
         """The identity behind a token, as the user is now, or None."""
@@ -147,8 +207,8 @@ class Accounts:
         self.guard.begin(attempt)
         user = await self.authenticate(username, password)
         if user is None:
-            self.guard.failed(attempt, time.time())
             self.bus.emit(events.LOGIN_FAILED, username=key[:64], client=client)
+            self.guard.failed(attempt, time.time())  # after: the failure precedes its lockout
             raise Unauthorized(INVALID_CREDENTIALS)
         self.guard.succeeded(attempt)
         self.bus.emit(events.LOGIN_SUCCEEDED, username=user.username, client=client)
@@ -194,6 +254,32 @@ class Accounts:
         kind = events.PASSWORD_CHANGED if own else events.PASSWORD_RESET
         self.bus.emit(kind, username=user.username, client=actor.client, by=actor.username)
         return user
+
+    async def reset_password(
+        self, username: str, password: str | None, *, actor: Actor = NOBODY
+    ) -> str | None:
+        """An admin sets a password, or has a strong one generated (returned once)."""
+        generated = password is None
+        new_password = password if password is not None else generate_password()
+        await self.set_password(username, new_password, actor=actor, generated=generated)
+        return new_password if generated else None
+
+    async def revoke_sessions(self, username: str, *, actor: Actor = NOBODY) -> int:
+        """End every session of a user; returns how many there were."""
+        user = await self.db.run(users_db.get_user, username)
+        if user is None:
+            raise NotFound("User not found")
+        count = await self.db.run(sessions_db.delete_user_sessions, user.id)
+        self.directory.remove_user_sessions(user.id)
+        self.bus.emit(
+            events.LOGOUT,
+            username=user.username,
+            client=actor.client,
+            all_sessions=True,
+            revoked=count,
+            by=actor.username,
+        )
+        return count
 
     async def create_user(
         self,

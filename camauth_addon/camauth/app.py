@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiohttp import web
 
 from .accounts import Accounts
-from .api import forward_auth, lockouts, public, session, users
+from .api import api_keys, events, forward_auth, lockouts, public, session, stats, users, ws
 from .api.access import Access, Route, guarded
-from .api.keys import ACCOUNTS, SETTINGS
+from .api.app_keys import ACCOUNTS, SETTINGS, WEBSOCKETS
 from .api.middlewares import (
     add_security_headers,
     error_middleware,
@@ -30,6 +30,7 @@ MAX_BODY_BYTES = 16 * 1024
 SYNC_INTERVAL = 1.0  # how soon `camauth users` changes reach a running service
 SWEEP_INTERVAL = 1.0  # how late a lockout_ended event may be
 PRUNE_INTERVAL = 600.0
+KEY_USE_INTERVAL = 60.0  # last-used times of API keys reach the database this often
 
 
 def route_table(pages: Pages) -> list[Route]:
@@ -49,6 +50,14 @@ def route_table(pages: Pages) -> list[Route]:
         Route("DELETE", "/api/users/{name}", users.delete_user, Access.ADMIN),
         Route("PUT", "/api/users/{name}/password", users.set_password, Access.ADMIN),
         Route("PUT", "/api/users/{name}/role", users.set_role, Access.ADMIN),
+        Route("POST", "/api/users/{name}/reset_password", users.reset_password, Access.ADMIN),
+        Route("POST", "/api/users/{name}/revoke_sessions", users.revoke_sessions, Access.ADMIN),
+        Route("GET", "/api/keys", api_keys.list_keys, Access.ADMIN),
+        Route("POST", "/api/keys", api_keys.create_key, Access.ADMIN),
+        Route("DELETE", "/api/keys/{key_id}", api_keys.revoke_key, Access.ADMIN),
+        Route("GET", "/api/events", events.list_events, Access.ADMIN),
+        Route("GET", "/api/stats", stats.stats, Access.ADMIN),
+        Route("GET", "/api/ws", ws.websocket, Access.ADMIN),
         Route("GET", "/api/lockouts", lockouts.list_lockouts, Access.ADMIN),
         Route("DELETE", "/api/lockouts", lockouts.lift_all, Access.ADMIN),
         Route("DELETE", "/api/lockouts/{lockout_id}", lockouts.lift_lockout, Access.ADMIN),
@@ -73,6 +82,8 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(_every(SYNC_INTERVAL, "sync", accounts.sync)),
         asyncio.create_task(_every(PRUNE_INTERVAL, "prune", accounts.prune)),
         asyncio.create_task(_every(SWEEP_INTERVAL, "lockouts", accounts.sweep_lockouts)),
+        asyncio.create_task(_every(KEY_USE_INTERVAL, "key use", accounts.record_key_use)),
+        asyncio.create_task(accounts.audit.run()),
     ]
     yield
     for task in tasks:
@@ -80,6 +91,8 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     for task in tasks:
         with contextlib.suppress(asyncio.CancelledError):
             await task
+    await accounts.audit.close()
+    await accounts.record_key_use()
 
 
 def create_app(settings: Settings, accounts: Accounts) -> web.Application:
@@ -92,6 +105,8 @@ def create_app(settings: Settings, accounts: Accounts) -> web.Application:
     app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY_BYTES)
     app[SETTINGS] = settings
     app[ACCOUNTS] = accounts
+    app[WEBSOCKETS] = set()
+    app.on_shutdown.append(ws.close_websockets)
     for route in route_table(Pages()):
         app.router.add_route(route.method, route.path, guarded(route))
     app.on_response_prepare.append(add_security_headers)

@@ -6,12 +6,13 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from .const import COOKIE_NAME, ROLE_ADMIN, SAFE_METHODS
+from .const import API_KEY_HEADER, COOKIE_NAME, ROLE_ADMIN, SAFE_METHODS
 from .errors import BadRequest
 
 # Request keys set by the identity middleware.
 KEY_IDENTITY = "camauth_identity"
 KEY_CLAIMS = "camauth_claims"
+KEY_WEBHOOK = "camauth_webhook_key"
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,8 +21,9 @@ class Identity:
 
     username: str
     role: str
-    method: str  # "session" for tokens; later "api_key", "proxy", "disabled"
+    method: str  # "session", "api_key" or "disabled"
     session_id: str = ""
+    paths: tuple[str, ...] = ()  # an API key limited to these forward-auth paths (webhooks)
 
     @property
     def is_admin(self) -> bool:
@@ -35,10 +37,10 @@ class Identity:
 
 @dataclass(frozen=True, slots=True)
 class Credential:
-    """A token presented by a request, and how."""
+    """A token or key presented by a request, and how."""
 
     token: str
-    source: str  # "bearer" or "cookie"
+    source: str  # "bearer", "api_key" or "cookie"
 
 
 def _single(request: web.Request, name: str) -> str | None:
@@ -50,13 +52,16 @@ def _single(request: web.Request, name: str) -> str | None:
 
 
 def read_credential(request: web.Request) -> Credential | None:
-    """The bearer token, else the session cookie; a bearer that is not a JWT is no credential."""
+    """The bearer token, else the API key, else the session cookie; one never falls back."""
     authorization = _single(request, "Authorization")
     if authorization is not None:
         scheme, _, token = authorization.partition(" ")
         # A proxy's own Basic credentials are not ours; a bearer is, and never falls back.
         if scheme.lower() == "bearer":
             return Credential(token.strip(), "bearer") if token.strip() else None
+    api_key = _single(request, API_KEY_HEADER)
+    if api_key is not None:
+        return Credential(api_key, "api_key") if api_key.strip() else None
     header = _single(request, "Cookie")
     cookie = session_cookie(header) if header is not None else None
     return Credential(cookie, "cookie") if cookie else None

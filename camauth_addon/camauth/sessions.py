@@ -74,6 +74,12 @@ def delete_session(conn: sqlite3.Connection, sid: str) -> None:
         conn.execute("DELETE FROM sessions WHERE sid = ?", (sid,))
 
 
+def delete_user_sessions(conn: sqlite3.Connection, user_id: int) -> int:
+    """End every session of one user."""
+    with transaction(conn):
+        return int(conn.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,)).rowcount)
+
+
 def delete_expired(conn: sqlite3.Connection, now: float) -> int:
     """Forget sessions past their expiry."""
     with transaction(conn):

@@ -42,6 +42,31 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX sessions_user ON sessions (user_id)",
         "CREATE INDEX sessions_expiry ON sessions (expires_at)",
     ),
+    (
+        """CREATE TABLE events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            timestamp REAL NOT NULL,
+            type TEXT NOT NULL,
+            username TEXT,
+            client TEXT,
+            detail TEXT NOT NULL DEFAULT '{}'
+        )""",
+        "CREATE INDEX events_time ON events (timestamp)",
+        "CREATE INDEX events_type ON events (type, timestamp)",
+        "CREATE INDEX events_username ON events (username, id)",
+        """CREATE TABLE api_keys (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            name_key TEXT NOT NULL UNIQUE,
+            role TEXT NOT NULL CHECK (role IN ('admin', 'viewer')),
+            prefix TEXT NOT NULL UNIQUE,
+            secret_hash TEXT NOT NULL,
+            paths TEXT NOT NULL DEFAULT '[]',
+            created_at REAL NOT NULL,
+            last_used_at REAL
+        )""",
+        "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+    ),
 )
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
 from ..const import LOGIN_PATH
-from ..identity import Identity
+from ..identity import KEY_WEBHOOK, Identity
 from ..redirects import safe_return_path
 from .access import current_identity
 
@@ -67,6 +68,47 @@ def _unauthorized(request: web.Request) -> web.Response:
     )
 
 
+_CANONICAL_PATH = re.compile(r"/[A-Za-z0-9._~!$&'()*+,;=:@/-]*")
+
+
+def original_path(request: web.Request) -> str | None:
+    """The proxied request's path if it is already canonical, else None.
+
+    A webhook key is judged on this path, so anything a server could read two ways
+    (``%2F``, ``..``, ``//``, backslashes) is refused rather than normalised (CVE-2025-66490).
+    """
+    for name in _URI_HEADERS:
+        value = request.headers.get(name)
+        if value:
+            path = urlsplit(value).path if "://" in value else value.split("?", 1)[0]
+            segments = path.split("/")[1:]
+            if not _CANONICAL_PATH.fullmatch(path) or "//" in path:
+                return None
+            return None if any(s in (".", "..") for s in segments) else path
+    return None
+
+
+def webhook_allowed(identity: Identity, path: str | None) -> bool:
+    """Whether a webhook key may reach this path: one of its prefixes, on a segment boundary."""
+    if path is None:
+        return False
+    for prefix in identity.paths:
+        base = prefix.rstrip("/")
+        if path == base or path.startswith(base + "/") or (base == "" and path.startswith("/")):
+            return True
+    return False
+
+
+def _identity_for(request: web.Request) -> Identity | None:
+    identity = current_identity(request)
+    if identity is not None:
+        return identity
+    webhook = request.get(KEY_WEBHOOK)
+    if isinstance(webhook, Identity) and webhook_allowed(webhook, original_path(request)):
+        return webhook
+    return None
+
+
 def _decide(request: web.Request, identity: Identity | None) -> web.Response:
     if identity is None:
         return _unauthorized(request)
@@ -79,7 +121,7 @@ def _decide(request: web.Request, identity: Identity | None) -> web.Response:
 async def forward_auth(request: web.Request) -> web.Response:
     """Answer whether a proxied request may pass, and as whom."""
     try:
-        return _decide(request, current_identity(request))
+        return _decide(request, _identity_for(request))
     except Exception:  # fail closed on anything unexpected
         _LOGGER.exception("Forward-auth failed closed for %s", request.remote)
         return web.json_response({"error": "Authentication required"}, status=401)

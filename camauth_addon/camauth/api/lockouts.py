@@ -7,7 +7,7 @@ import time
 from aiohttp import web
 
 from ..errors import NotFound
-from .keys import ACCOUNTS
+from .app_keys import ACCOUNTS
 from .request import actor_of
 from .responses import success
 

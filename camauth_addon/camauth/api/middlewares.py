@@ -9,9 +9,9 @@ from aiohttp import http_parser, web
 
 from ..const import ROLE_ADMIN
 from ..errors import CamAuthError
-from ..identity import KEY_CLAIMS, KEY_IDENTITY, Identity, read_credential
+from ..identity import KEY_CLAIMS, KEY_IDENTITY, KEY_WEBHOOK, Identity, read_credential
 from .access import KEY_CREDENTIAL_ERROR, KEY_CREDENTIAL_SOURCE, Handler
-from .keys import ACCOUNTS, SETTINGS
+from .app_keys import ACCOUNTS, SETTINGS
 from .responses import json_error, set_session_cookie
 
 _LOGGER = logging.getLogger(__name__)
@@ -50,6 +50,13 @@ async def identity_middleware(request: web.Request, handler: Handler) -> web.Str
         request[KEY_CREDENTIAL_ERROR] = err.message
         credential = None
     now = time.time()
+    if credential is not None and credential.source == "api_key":
+        key_identity = accounts.identify_key(credential.token, now)
+        if key_identity is not None:
+            # Webhook keys are only ever looked at by forward-auth, for their own paths.
+            request[KEY_WEBHOOK if key_identity.paths else KEY_IDENTITY] = key_identity
+            request[KEY_CREDENTIAL_SOURCE] = credential.source
+        return await handler(request)
     found = accounts.identify(credential.token, now) if credential else None
     if credential is None or found is None:
         return await handler(request)

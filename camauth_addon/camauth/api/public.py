@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..const import LOGIN_PATH, VERSION
-from .keys import SETTINGS
+from .app_keys import SETTINGS
 
 
 async def health(request: web.Request) -> web.Response:

@@ -12,7 +12,7 @@ from ..accounts import Actor
 from ..client_ip import client_address
 from ..errors import BadRequest, UnsupportedMediaType
 from ..identity import KEY_IDENTITY, Identity
-from .keys import SETTINGS
+from .app_keys import SETTINGS
 
 
 def _humanize(err: vol.Invalid) -> str:

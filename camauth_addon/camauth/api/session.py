@@ -7,7 +7,7 @@ from aiohttp import web
 
 from ..passwords import MAX_LENGTH
 from .access import current_identity, require_identity
-from .keys import ACCOUNTS, SETTINGS
+from .app_keys import ACCOUNTS, SETTINGS
 from .request import client_of, read_json, text
 from .responses import clear_session_cookie, set_session_cookie, success
 

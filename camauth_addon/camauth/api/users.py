@@ -7,7 +7,7 @@ from aiohttp import web
 
 from ..const import ROLE_VIEWER, ROLES
 from ..passwords import MAX_LENGTH
-from .keys import ACCOUNTS
+from .app_keys import ACCOUNTS
 from .request import actor_of, read_json, text
 from .responses import success
 
@@ -20,6 +20,7 @@ CREATE_SCHEMA = vol.Schema(
     }
 )
 PASSWORD_SCHEMA = vol.Schema({vol.Required("password"): text(4 * MAX_LENGTH)})
+RESET_SCHEMA = vol.Schema({vol.Optional("password"): text(4 * MAX_LENGTH)})
 ROLE_SCHEMA = vol.Schema({vol.Required("role"): ROLE})
 
 
@@ -60,3 +61,24 @@ async def set_role(request: web.Request) -> web.Response:
         request.match_info["name"], body["role"], actor=actor_of(request)
     )
     return success()
+
+
+async def reset_password(request: web.Request) -> web.Response:
+    """Reset a user's password: to the one given, or to a generated one returned once."""
+    body = await read_json(request, RESET_SCHEMA)
+    name = request.match_info["name"]
+    password = await request.app[ACCOUNTS].reset_password(
+        name, body.get("password"), actor=actor_of(request)
+    )
+    answer: dict[str, object] = {"success": True, "username": name}
+    if password is not None:
+        answer["password"] = password
+    return web.json_response(answer)
+
+
+async def revoke_sessions(request: web.Request) -> web.Response:
+    """End every session of a user."""
+    count = await request.app[ACCOUNTS].revoke_sessions(
+        request.match_info["name"], actor=actor_of(request)
+    )
+    return web.json_response({"success": True, "revoked": count})
