@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import users_cli
+from . import keys_cli, users_cli
 from .const import (
     DATA_DIR_ENV,
     DEFAULT_DATA_DIR,
@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     users_cli.add_parser(commands)
+    keys_cli.add_parser(commands)
     commands.add_parser("version", help="print the version")
     return parser
 
@@ -83,5 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         return serve(args)
     if args.command == "users":
         return users_cli.run(args, _data_dir(args.data_dir), getpass.getpass)
+    if args.command == "keys":
+        return users_cli.with_database(_data_dir(args.data_dir), keys_cli.dispatch, args)
     print(VERSION)
     return 0

@@ -13,6 +13,7 @@ from aiohttp import web
 from .accounts import Accounts
 from .app import create_app
 from .const import DATABASE_FILE, LOGIN_PATH, VERSION
+from .discovery import start_discovery
 from .jwt_secret import JwtSecret
 from .onboarding import ensure_admin, print_banner
 from .options import Settings
@@ -70,8 +71,11 @@ async def run(settings: Settings, secret: JwtSecret, config: ServeConfig) -> Non
         if password is not None:
             print_banner(password, url, reset=reset)
         _LOGGER.info("CamAuth %s listening on %s:%d (%s)", VERSION, config.host, config.port, url)
+        discovery = await start_discovery(accounts, config.port)
         await _wait_for_stop()
         _LOGGER.info("Stopping")
+        if discovery is not None:
+            discovery.cancel()
         await runner.cleanup()
     finally:
         await accounts.db.close()

@@ -6,6 +6,7 @@ A running service picks the changes up within a second (it watches SQLite's data
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -67,12 +68,16 @@ def _new_hash(args: argparse.Namespace, prompt: Prompt) -> tuple[str, bool]:
     return hash_password(password), generated
 
 
-def run(args: argparse.Namespace, data_dir: Path, prompt: Prompt) -> int:
-    """Carry out one ``users`` action; 1 with a message on failure."""
+def with_database(
+    data_dir: Path,
+    action: Callable[[argparse.Namespace, sqlite3.Connection], None],
+    args: argparse.Namespace,
+) -> int:
+    """Run a shell action on the database; 1 with a message on failure."""
     prepare_data_dir(data_dir)
     conn = connect(data_dir / DATABASE_FILE)
     try:
-        _dispatch(args, conn, prompt)
+        action(args, conn)
     except CamAuthError as err:
         print(f"camauth: {err.message}", file=sys.stderr)
         return 1
@@ -81,7 +86,12 @@ def run(args: argparse.Namespace, data_dir: Path, prompt: Prompt) -> int:
     return 0
 
 
-def _dispatch(args: argparse.Namespace, conn: Any, prompt: Prompt) -> None:
+def run(args: argparse.Namespace, data_dir: Path, prompt: Prompt) -> int:
+    """Carry out one ``users`` action; 1 with a message on failure."""
+    return with_database(data_dir, lambda a, conn: _dispatch(a, conn, prompt), args)
+
+
+def _dispatch(args: argparse.Namespace, conn: sqlite3.Connection, prompt: Prompt) -> None:
     if args.action == "list":
         for user in users_db.list_users(conn):
             print(f"{user.username}\t{user.role}")
