@@ -40,6 +40,7 @@ def route_table(pages: Pages) -> list[Route]:
         Route("GET", "/api/healthz", public.health, Access.PUBLIC),
         Route("GET", "/api/version", public.version, Access.PUBLIC),
         Route("GET", "/api/auth/status", public.auth_status, Access.PUBLIC),
+        Route("GET", "/api/openapi.json", public.openapi, Access.PUBLIC),
         Route("*", "/api/auth", forward_auth.forward_auth, Access.FORWARD_AUTH),
         Route("POST", "/api/login", session.login, Access.PUBLIC),
         Route("POST", "/api/logout", session.logout, Access.PUBLIC),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib import resources
+
 from aiohttp import web
 
 from ..const import LOGIN_PATH, VERSION
@@ -29,3 +31,9 @@ async def auth_status(request: web.Request) -> web.Response:
             "version": VERSION,
         }
     )
+
+
+async def openapi(request: web.Request) -> web.Response:
+    """The OpenAPI document of this API (shipped in the package, kept in the repository)."""
+    body = resources.files("camauth").joinpath("openapi.json").read_bytes()
+    return web.Response(body=body, content_type="application/json")
