@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 
 from aiohttp import web
 
@@ -21,6 +23,7 @@ from .api.middlewares import (
     parser_rejects_control_characters,
 )
 from .api.pages import STATIC_PREFIX, Pages
+from .audit import prune_events
 from .options import Settings
 
 _LOGGER = logging.getLogger(__name__)
@@ -85,6 +88,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(_every(SWEEP_INTERVAL, "lockouts", accounts.sweep_lockouts)),
         asyncio.create_task(_every(KEY_USE_INTERVAL, "key use", accounts.record_key_use)),
         asyncio.create_task(accounts.audit.run()),
+        asyncio.create_task(_every(PRUNE_INTERVAL, "audit retention", partial(_prune, app))),
     ]
     yield
     for task in tasks:
@@ -94,6 +98,14 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
             await task
     await accounts.audit.close()
     await accounts.record_key_use()
+
+
+async def _prune(app: web.Application) -> None:
+    audit = app[SETTINGS].audit
+    oldest = time.time() - audit.retention_days * 86400
+    removed = await app[ACCOUNTS].db.run(prune_events, oldest, audit.max_events)
+    if removed:
+        _LOGGER.info("Audit log: removed %d events past retention", removed)
 
 
 def create_app(settings: Settings, accounts: Accounts) -> web.Application:

@@ -15,8 +15,6 @@ from .store import Database, transaction
 
 _LOGGER = logging.getLogger(__name__)
 
-DEFAULT_RETENTION_DAYS = 90
-DEFAULT_MAX_EVENTS = 100_000
 MAX_PAGE = 500
 _QUEUE_SIZE = 10_000
 FAILED_TOTAL = "login_failed_total"

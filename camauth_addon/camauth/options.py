@@ -114,11 +114,23 @@ PROXY_SCHEMA = vol.Schema(
     }
 )
 
+AUDIT_SCHEMA = vol.Schema(
+    {
+        vol.Optional("retention_days", default=90): vol.All(
+            _strict_int, vol.Range(min=1, max=3650)
+        ),
+        vol.Optional("max_events", default=100_000): vol.All(
+            _strict_int, vol.Range(min=1000, max=10_000_000)
+        ),
+    }
+)
+
 OPTIONS_SCHEMA = vol.Schema(
     {
         vol.Optional("jwt_secret", default=""): _TEXT,
         vol.Optional("auth", default=dict): AUTH_SCHEMA,
         vol.Optional("proxy", default=dict): PROXY_SCHEMA,
+        vol.Optional("audit", default=dict): AUDIT_SCHEMA,
         vol.Optional("log_level", default="info"): vol.All(
             str, vol.Lower, vol.In(LOG_LEVELS, msg=f"expected one of {', '.join(LOG_LEVELS)}")
         ),
@@ -152,12 +164,21 @@ class ProxySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class AuditSettings:
+    """The ``audit`` section: how long the audit log keeps events."""
+
+    retention_days: int = 90
+    max_events: int = 100_000
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """All options, validated."""
 
     jwt_secret: str = ""
     auth: AuthSettings = field(default_factory=AuthSettings)
     proxy: ProxySettings = field(default_factory=ProxySettings)
+    audit: AuditSettings = field(default_factory=AuditSettings)
     log_level: str = "info"
 
 
@@ -190,6 +211,7 @@ def parse_options(raw: Any) -> Settings:
         jwt_secret=data["jwt_secret"],
         auth=auth,
         proxy=ProxySettings(**data["proxy"]),
+        audit=AuditSettings(**data["audit"]),
         log_level=data["log_level"],
     )
 
