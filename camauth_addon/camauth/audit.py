@@ -50,24 +50,26 @@ def insert_events(conn: sqlite3.Connection, batch: list[Event]) -> None:
         )
 
 
+_QUERY = """
+    SELECT * FROM events
+    WHERE (:type IS NULL OR type = :type)
+      AND (:username IS NULL OR username = :username)
+      AND (:since IS NULL OR timestamp >= :since)
+      AND (:before IS NULL OR id < :before)
+    ORDER BY id DESC LIMIT :limit
+"""
+
+
 def query_events(conn: sqlite3.Connection, query: EventQuery) -> list[dict[str, Any]]:
-    """Events matching the query, newest first."""
-    clauses: list[str] = ["1 = 1"]
-    params: list[object] = []
-    for column, value, op in (
-        ("type", query.type, "="),
-        ("username", query.username, "="),
-        ("timestamp", query.since, ">="),
-        ("id", query.before, "<"),
-    ):
-        if value is not None:
-            clauses.append(f"{column} {op} ?")
-            params.append(value)
-    rows = conn.execute(
-        f"SELECT * FROM events WHERE {' AND '.join(clauses)} ORDER BY id DESC LIMIT ?",  # noqa: S608 - fixed columns
-        (*params, query.limit),
-    ).fetchall()
-    return [_row(row) for row in rows]
+    """Events matching the query, newest first (one fixed statement, values bound)."""
+    params = {
+        "type": query.type,
+        "username": query.username,
+        "since": query.since,
+        "before": query.before,
+        "limit": query.limit,
+    }
+    return [_row(row) for row in conn.execute(_QUERY, params).fetchall()]
 
 
 def _row(row: sqlite3.Row) -> dict[str, Any]:
