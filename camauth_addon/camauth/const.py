@@ -8,7 +8,8 @@ COOKIE_NAME: Final = "camauth_token"
 API_KEY_HEADER: Final = "X-API-Key"
 
 DEFAULT_DATA_DIR: Final = "./camauth-data"
-DEFAULT_HOST: Final = "0.0.0.0"  # noqa: S104  # nosec B104 - a gateway serves other devices
+# A gateway serves the other devices of the home, so it listens on every interface.
+DEFAULT_HOST: Final = "0.0.0.0"  # noqa: S104  # nosec B104
 DEFAULT_PORT: Final = 8971
 DEFAULT_INGRESS_PORT: Final = 8099
 

@@ -23,7 +23,8 @@ from .const import ROLE_ADMIN
 
 _LOGGER = logging.getLogger(__name__)
 
-SUPERVISOR_TOKEN_ENV = "SUPERVISOR_TOKEN"  # noqa: S105 - an environment variable's name
+# The name of an environment variable, not a secret.
+SUPERVISOR_TOKEN_ENV = "SUPERVISOR_TOKEN"  # noqa: S105  # nosec B105
 SUPERVISOR_URL_ENV = "CAMAUTH_SUPERVISOR_URL"
 DEFAULT_SUPERVISOR_URL = "http://supervisor"
 SERVICE = "camauth"
