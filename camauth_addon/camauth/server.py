@@ -52,7 +52,7 @@ async def open_accounts(
 
 def public_url(host: str, port: int) -> str:
     """A URL a person on this machine can open."""
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104  # nosec B104
     shown = f"[{shown}]" if ":" in shown else shown
     return f"http://{shown}:{port}{LOGIN_PATH}"
 
