@@ -197,7 +197,9 @@ class Accounts:
             await self.db.run(users_db.rehash_password, user.id, user.password_hash, new_hash)
         return user
 
-    async def login(self, username: str, password: str, client: str) -> LoginResult:
+    async def check_password(
+        self, username: str, password: str, client: str, *, purpose: str = "login"
+    ) -> User:
         """Check limits, then credentials; one answer for every kind of failure."""
         key = lookup_key(username)[:MAX_USERNAME_KEY]
         attempt = Attempt(client, key, self.directory.has_username(key), time.time())
@@ -205,12 +207,22 @@ class Accounts:
         if wait > 0:  # refused before any hashing: a flood costs no bcrypt time
             raise TooManyRequests("Too many failed logins, try again later", retry_after=ceil(wait))
         self.guard.begin(attempt)
-        user = await self.authenticate(username, password)
+        try:
+            user = await self.authenticate(username, password)
+        except BaseException:
+            self.guard.succeeded(attempt)  # not a verdict on the password: release the slot
+            raise
         if user is None:
-            self.bus.emit(events.LOGIN_FAILED, username=key[:64], client=client)
+            detail = {} if purpose == "login" else {"purpose": purpose}
+            self.bus.emit(events.LOGIN_FAILED, username=key[:64], client=client, **detail)
             self.guard.failed(attempt, time.time())  # after: the failure precedes its lockout
             raise Unauthorized(INVALID_CREDENTIALS)
         self.guard.succeeded(attempt)
+        return user
+
+    async def login(self, username: str, password: str, client: str) -> LoginResult:
+        """Log in: a checked password starts a new session."""
+        user = await self.check_password(username, password, client)
         self.bus.emit(events.LOGIN_SUCCEEDED, username=user.username, client=client)
         return await self._start_session(user, client)
 
@@ -234,9 +246,13 @@ class Accounts:
         self, identity: Identity, old_password: str, new_password: str, client: str
     ) -> LoginResult:
         """Change the caller's password (old one required); ends all sessions, starts a new one."""
-        user = await self.authenticate(identity.username, old_password)
-        if user is None:
-            raise Unauthorized("Current password is incorrect")
+        try:
+            # The same limits as logins: a stolen cookie must not brute-force the password.
+            user = await self.check_password(
+                identity.username, old_password, client, purpose="password_change"
+            )
+        except Unauthorized as err:
+            raise Unauthorized("Current password is incorrect") from err
         actor = Actor(user.username, client)
         user = await self.set_password(user.username, new_password, actor=actor)
         return await self._start_session(user, client)

@@ -30,6 +30,7 @@ _LOGGER = logging.getLogger(__name__)
 
 # Small bodies only: logins and user edits. Larger ones get 413 before they are read.
 MAX_BODY_BYTES = 16 * 1024
+MAX_HEADER_BYTES = 32 * 1024
 SYNC_INTERVAL = 1.0  # how soon `camauth users` changes reach a running service
 SWEEP_INTERVAL = 1.0  # how late a lockout_ended event may be
 PRUNE_INTERVAL = 600.0
@@ -115,7 +116,12 @@ def create_app(settings: Settings, accounts: Accounts) -> web.Application:
     middlewares = [error_middleware, identity_middleware]
     if not parser_rejects_control_characters():
         middlewares.insert(1, header_guard_middleware)
-    app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY_BYTES)
+    app = web.Application(
+        middlewares=middlewares,
+        client_max_size=MAX_BODY_BYTES,
+        # Room for long cookies, so an oversized token gets CamAuth's 401, not a parser 400.
+        handler_args={"max_field_size": MAX_HEADER_BYTES},
+    )
     app[SETTINGS] = settings
     app[ACCOUNTS] = accounts
     app[WEBSOCKETS] = set()

@@ -19,6 +19,9 @@ from .events import EventBus
 from .rate_limit import Counter, Window
 
 LOCKOUT_MIN_WINDOW = 10
+# Limits count completed failures, so concurrent logins by real users never trip them; this
+# caps how many guesses per key can be in flight at once, which bounds the overshoot.
+MAX_IN_FLIGHT = 8
 MAX_CLIENT_KEYS = 20_000
 MAX_UNKNOWN_USER_KEYS = 5_000
 KIND_CLIENT = "client"
@@ -60,7 +63,7 @@ class Lockout:
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
-    """A login attempt in progress, counted as a failure until it succeeds."""
+    """A login attempt in progress."""
 
     client: str
     username: str
@@ -80,6 +83,7 @@ class LoginGuard:
         self._users = Counter(user_windows)
         self._unknown = Counter(user_windows, MAX_UNKNOWN_USER_KEYS)
         self._active: dict[tuple[str, str], Lockout] = {}
+        self._in_flight: dict[tuple[str, str], int] = {}
         self._ids = itertools.count(1)
 
     def _counters(self, attempt: Attempt) -> list[tuple[str, str, Counter]]:
@@ -91,21 +95,31 @@ class LoginGuard:
 
     def wait(self, attempt: Attempt) -> float:
         """Seconds before this attempt may go ahead (0: now)."""
-        return max(counter.wait(key, attempt.stamp) for _, key, counter in self._counters(attempt))
+        counters = self._counters(attempt)
+        if any(self._in_flight.get((kind, key), 0) >= MAX_IN_FLIGHT for kind, key, _ in counters):
+            return 1.0
+        return max(counter.wait(key, attempt.stamp) for _, key, counter in counters)
 
     def begin(self, attempt: Attempt) -> None:
-        """Count the attempt now, so parallel guesses cannot slip past the limit."""
-        for _, key, counter in self._counters(attempt):
-            counter.add(key, attempt.stamp)
+        """Note an attempt in progress: parallel guesses per key are capped, not unlimited."""
+        for kind, key, _ in self._counters(attempt):
+            self._in_flight[(kind, key)] = self._in_flight.get((kind, key), 0) + 1
+
+    def _done(self, attempt: Attempt) -> None:
+        for kind, key, _ in self._counters(attempt):
+            left = self._in_flight.pop((kind, key), 1) - 1
+            if left > 0:
+                self._in_flight[(kind, key)] = left
 
     def succeeded(self, attempt: Attempt) -> None:
         """A right password: the attempt does not count."""
-        for _, key, counter in self._counters(attempt):
-            counter.remove(key, attempt.stamp)
+        self._done(attempt)
 
     def failed(self, attempt: Attempt, now: float) -> None:
-        """A wrong password: start a lockout for each key that has now used up a window."""
+        """A wrong password: count it, and start a lockout for each key now over a window."""
+        self._done(attempt)
         for kind, key, counter in self._counters(attempt):
+            counter.add(key, now)
             wait = _locking_wait(counter, key, now)
             if wait <= 0:
                 continue

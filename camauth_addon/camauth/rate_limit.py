@@ -81,12 +81,6 @@ class Counter:
         self._keys.move_to_end(key)
         stamps.append(now)
 
-    def remove(self, key: str, stamp: float) -> None:
-        """Take back one attempt (a login that turned out right)."""
-        stamps = self._keys.get(key)
-        if stamps is not None and stamp in stamps:
-            stamps.remove(stamp)
-
     def clear(self, key: str) -> None:
         """Forget a key's failures (a lifted lockout)."""
         self._keys.pop(key, None)
@@ -94,7 +88,7 @@ class Counter:
     def prune(self, now: float) -> None:
         """Drop keys whose failures have all left every window."""
         horizon = now - self._longest
-        stale = [key for key, stamps in self._keys.items() if not stamps or stamps[-1] <= horizon]
+        stale = [key for key, stamps in self._keys.items() if stamps[-1] <= horizon]
         for key in stale:
             del self._keys[key]
 

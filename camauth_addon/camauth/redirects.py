@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from urllib.parse import urlsplit
 
 MAX_RETURN_LENGTH = 2048
@@ -12,11 +13,11 @@ def safe_return_path(value: str | None) -> str:
 
     A browser reads ``//evil``, ``/\\evil`` and ``/<tab>/evil`` as other hosts, so a path
     must start with exactly one ``/`` followed by something that is neither ``/`` nor ``\\``,
-    and may contain no control characters or backslashes anywhere.
+    and may contain no control characters (C0 or C1), lone surrogates or backslashes.
     """
     if not value or len(value) > MAX_RETURN_LENGTH:
         return "/"
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F or ch == "\\" for ch in value):
+    if any(unicodedata.category(ch) in ("Cc", "Cs") or ch == "\\" for ch in value):
         return "/"
     if not value.startswith("/") or value.startswith("//"):
         return "/"

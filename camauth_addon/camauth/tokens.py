@@ -69,7 +69,8 @@ class TokenCodec:
                 algorithms=[ALGORITHM],
                 options={"require": list(REQUIRED_CLAIMS)},
             )
-        except jwt.InvalidTokenError:
+        except (jwt.InvalidTokenError, TypeError, ValueError, OverflowError):
+            # PyJWT lets some malformed input escape as these (surrogates, exp: [], exp: inf).
             return None
         return _claims(payload)
 

@@ -39,8 +39,8 @@ def return_path(request: web.Request) -> str:
     for name in _URI_HEADERS:
         value = request.headers.get(name)
         if value:
-            parts = urlsplit(value)
-            if parts.scheme or parts.netloc:
+            if name == "X-Original-URL":  # a full URL by convention: keep its path and query
+                parts = urlsplit(value)
                 value = parts.path + (f"?{parts.query}" if parts.query else "")
             return safe_return_path(value)
     return "/"

@@ -5,14 +5,19 @@ from __future__ import annotations
 import voluptuous as vol
 from aiohttp import web
 
+from ..errors import BadRequest
 from ..passwords import MAX_LENGTH
-from .access import current_identity, require_identity
+from .access import KEY_CREDENTIAL_ERROR, current_identity, require_identity
 from .app_keys import ACCOUNTS, SETTINGS
 from .request import client_of, read_json, text
 from .responses import clear_session_cookie, set_session_cookie, success
 
 LOGIN_SCHEMA = vol.Schema(
-    {vol.Required("username"): text(1024), vol.Required("password"): text(4 * MAX_LENGTH)},
+    # An empty name is a failed login like any other, not a different-looking 400.
+    {
+        vol.Required("username"): vol.All(str, vol.Length(max=1024)),
+        vol.Required("password"): vol.All(str, vol.Length(max=4 * MAX_LENGTH)),
+    },
     extra=vol.REMOVE_EXTRA,
 )
 PASSWORD_SCHEMA = vol.Schema(
@@ -35,6 +40,9 @@ async def login(request: web.Request) -> web.Response:
 
 async def logout(request: web.Request) -> web.Response:
     """End the session server-side and clear the cookie."""
+    error = request.get(KEY_CREDENTIAL_ERROR)
+    if error:  # two session cookies: which one to end is ambiguous, so end neither loudly
+        raise BadRequest(str(error))
     identity = current_identity(request)
     if identity is not None:
         await request.app[ACCOUNTS].logout(identity, client_of(request))

@@ -3,7 +3,7 @@
 
 function returnPath() {
   const rd = new URLSearchParams(window.location.search).get("rd");
-  if (!rd || /[\u0000-\u001f\u007f\\]/.test(rd) || !rd.startsWith("/") || rd.startsWith("//")) {
+  if (!rd || /[\u0000-\u001f\u007f-\u009f\\]/.test(rd) || !rd.startsWith("/") || rd.startsWith("//")) {
     return "/";
   }
   const target = new URL(rd, window.location.origin);
