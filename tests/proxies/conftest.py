@@ -81,6 +81,32 @@ def run_process() -> Iterator[list[subprocess.Popen[bytes]]]:
             process.wait()
 
 
+async def guess_passwords(
+    url: str, source: str, attempts: int, spoof: str | None = None
+) -> list[int]:
+    """Wrong-password logins from ``source``; ``spoof`` adds a fresh X-Forwarded-For each time."""
+    statuses = []
+    async with client_from(source) as client:
+        for n in range(attempts):
+            headers = {"X-Forwarded-For": f"{spoof}{n}"} if spoof else {}
+            response = await client.post(
+                f"{url}/api/login",
+                json={"username": "admin", "password": "wrong password guess"},
+                headers=headers,
+            )
+            statuses.append(response.status)
+    return statuses
+
+
+def start_peer(
+    processes: list[subprocess.Popen[bytes]], command: list[str], env: dict[str, str] | None = None
+) -> None:
+    """Start a proxy process that the ``run_process`` fixture stops afterwards."""
+    processes.append(
+        subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    )
+
+
 def fill(template: str, **values: object) -> str:
     """Put values into a config template's ``@@NAME@@`` places (``$`` and ``{}`` are the peers')."""
     for name, value in values.items():

@@ -12,7 +12,15 @@ from aiohttp.test_utils import TestServer
 
 from tests.service.conftest import VIEWER_PASSWORD, Service, ServiceFactory, with_auth
 
-from .conftest import client_from, fill, free_port, require_binary, wait_for_port
+from .conftest import (
+    client_from,
+    fill,
+    free_port,
+    guess_passwords,
+    require_binary,
+    start_peer,
+    wait_for_port,
+)
 
 TEMPLATE = Path(__file__).with_name("Caddyfile.template")
 SETTINGS = with_auth(
@@ -42,14 +50,7 @@ async def stack(
         )
     )
     env = {**os.environ, "XDG_DATA_HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)}
-    run_process.append(
-        subprocess.Popen(
-            [caddy, "run", "--config", str(config), "--adapter", "caddyfile"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-    )
+    start_peer(run_process, [caddy, "run", "--config", str(config), "--adapter", "caddyfile"], env)
     await wait_for_port("127.0.0.2", port)
     return service, f"http://127.0.0.2:{port}"
 
@@ -81,14 +82,6 @@ async def test_viewer_reaches_camera_read_only(stack: tuple[Service, str]) -> No
 
 async def test_client_behind_caddy_is_the_one_locked_out(stack: tuple[Service, str]) -> None:
     service, base = stack
-    statuses = []
-    async with client_from("127.0.0.3") as client:
-        for n in range(6):
-            response = await client.post(
-                f"{base}/api/login",
-                json={"username": "admin", "password": "wrong password guess"},
-                headers={"X-Forwarded-For": f"198.51.100.{n}"},
-            )
-            statuses.append(response.status)
+    statuses = await guess_passwords(base, "127.0.0.3", 6, spoof="198.51.100.")
     assert statuses == [401] * 5 + [429]
     assert {lockout.key for lockout in service.accounts.guard.lockouts()} == {"127.0.0.3"}

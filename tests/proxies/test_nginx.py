@@ -22,7 +22,15 @@ from tests.service.conftest import (
     with_auth,
 )
 
-from .conftest import client_from, fill, free_port, require_binary, wait_for_port
+from .conftest import (
+    client_from,
+    fill,
+    free_port,
+    guess_passwords,
+    require_binary,
+    start_peer,
+    wait_for_port,
+)
 
 TEMPLATE = Path(__file__).with_name("nginx.conf.template")
 PROXY = "127.0.0.2"
@@ -51,12 +59,8 @@ async def stack(
         CAMERA_PORT=camera.port,
     )
     (tmp_path / "nginx.conf").write_text(conf)
-    run_process.append(
-        subprocess.Popen(
-            [nginx, "-e", str(tmp_path / "error.log"), "-c", str(tmp_path / "nginx.conf")],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+    start_peer(
+        run_process, [nginx, "-e", str(tmp_path / "error.log"), "-c", str(tmp_path / "nginx.conf")]
     )
     await wait_for_port(PROXY, port)
     return service, f"http://{PROXY}:{port}"
@@ -107,8 +111,7 @@ async def test_real_client_behind_trusted_proxy_is_the_one_locked_out(
     stack: tuple[Service, str],
 ) -> None:
     service, base = stack
-    statuses = [await _login(base, "127.0.0.3", "admin", "wrong password guess") for _ in range(6)]
-    assert statuses == [401] * 5 + [429]
+    assert await guess_passwords(base, "127.0.0.3", 6) == [401] * 5 + [429]
     keys = {(lockout.kind, lockout.key) for lockout in service.accounts.guard.lockouts()}
     assert ("client", "127.0.0.3") in keys
     assert ("client", PROXY) not in keys
@@ -118,15 +121,7 @@ async def test_real_client_behind_trusted_proxy_is_the_one_locked_out(
 
 async def test_spoofed_forwarded_for_does_not_escape_the_limit(stack: tuple[Service, str]) -> None:
     service, base = stack
-    statuses = []
-    async with client_from("127.0.0.3") as client:
-        for n in range(6):
-            response = await client.post(
-                f"{base}/api/login",
-                json={"username": "admin", "password": "wrong password guess"},
-                headers={"X-Forwarded-For": f"198.51.100.{n}"},
-            )
-            statuses.append(response.status)
+    statuses = await guess_passwords(base, "127.0.0.3", 6, spoof="198.51.100.")
     assert statuses == [401] * 5 + [429]
     keys = {lockout.key for lockout in service.accounts.guard.lockouts()}
     assert "127.0.0.3" in keys
@@ -136,15 +131,7 @@ async def test_spoofed_forwarded_for_does_not_escape_the_limit(stack: tuple[Serv
 async def test_untrusted_peer_cannot_choose_its_address(stack: tuple[Service, str]) -> None:
     service, _ = stack
     direct = f"http://127.0.0.1:{service.server.port}"
-    statuses = []
-    async with client_from("127.0.0.5") as client:
-        for n in range(6):
-            response = await client.post(
-                f"{direct}/api/login",
-                json={"username": "admin", "password": "wrong password guess"},
-                headers={"X-Forwarded-For": f"{PROXY}, 198.51.100.{n}"},
-            )
-            statuses.append(response.status)
+    statuses = await guess_passwords(direct, "127.0.0.5", 6, spoof=f"{PROXY}, 198.51.100.")
     assert statuses == [401] * 5 + [429]
     keys = {lockout.key for lockout in service.accounts.guard.lockouts()}
     assert keys == {"127.0.0.5"}
