@@ -16,10 +16,8 @@ from .api import api_keys, events, forward_auth, lockouts, public, session, stat
 from .api.access import Access, Route, guarded
 from .api.app_keys import ACCOUNTS, SETTINGS, WEBSOCKETS
 from .api.middlewares import (
-    add_security_headers,
-    error_middleware,
+    gateway_middleware,
     header_guard_middleware,
-    identity_middleware,
     parser_rejects_control_characters,
 )
 from .api.pages import STATIC_PREFIX, Pages
@@ -45,7 +43,7 @@ def route_table(pages: Pages) -> list[Route]:
         Route("GET", "/api/version", public.version, Access.PUBLIC),
         Route("GET", "/api/auth/status", public.auth_status, Access.PUBLIC),
         Route("GET", "/api/openapi.json", public.openapi, Access.PUBLIC),
-        Route("*", "/api/auth", forward_auth.forward_auth, Access.FORWARD_AUTH),
+        Route("*", forward_auth.FORWARD_AUTH_PATH, forward_auth.forward_auth, Access.FORWARD_AUTH),
         Route("POST", "/api/login", session.login, Access.PUBLIC),
         Route("POST", "/api/logout", session.logout, Access.PUBLIC),
         Route("GET", "/api/profile", session.profile, Access.IDENTITY),
@@ -111,11 +109,11 @@ async def _prune(app: web.Application) -> None:
 
 def create_app(settings: Settings, accounts: Accounts) -> web.Application:
     """Build the gateway: middlewares in order, then the route table."""
-    # Order matters: errors wrap everything so even identification failures render as JSON;
-    # identification runs before any handler so access rules can read its result.
-    middlewares = [error_middleware, identity_middleware]
+    # One middleware identifies every request, answers forward-auth itself, and renders
+    # errors; a second one is added only where the HTTP parser lets control characters in.
+    middlewares = [gateway_middleware]
     if not parser_rejects_control_characters():
-        middlewares.insert(1, header_guard_middleware)
+        middlewares.insert(0, header_guard_middleware)
     app = web.Application(
         middlewares=middlewares,
         client_max_size=MAX_BODY_BYTES,
@@ -128,6 +126,5 @@ def create_app(settings: Settings, accounts: Accounts) -> web.Application:
     app.on_shutdown.append(ws.close_websockets)
     for route in route_table(Pages()):
         app.router.add_route(route.method, route.path, guarded(route))
-    app.on_response_prepare.append(add_security_headers)
     app.cleanup_ctx.append(_background)
     return app

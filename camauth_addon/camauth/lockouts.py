@@ -98,7 +98,12 @@ class LoginGuard:
         counters = self._counters(attempt)
         if any(self._in_flight.get((kind, key), 0) >= MAX_IN_FLIGHT for kind, key, _ in counters):
             return 1.0
-        return max(counter.wait(key, attempt.stamp) for _, key, counter in counters)
+        # An active lockout holds even if a capped table has since forgotten the key's
+        # failures: otherwise a flood of random names would unlock unknown names only.
+        locked = (self._active.get((kind, key)) for kind, key, _ in counters)
+        until = max((lockout.until for lockout in locked if lockout), default=0.0)
+        waits = (counter.wait(key, attempt.stamp) for _, key, counter in counters)
+        return max(until - attempt.stamp, *waits)
 
     def begin(self, attempt: Attempt) -> None:
         """Note an attempt in progress: parallel guesses per key are capped, not unlimited."""

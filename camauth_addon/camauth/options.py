@@ -44,9 +44,11 @@ def _rate_limit(value: Any) -> str:
     if value.strip() == "":
         return ""
     try:
-        limits.parse_many(value)
+        items = limits.parse_many(value)
     except ValueError as err:
         raise vol.Invalid(f"not a rate limit ({err}); example: '{DEFAULT_RATE_LIMIT}'") from err
+    if any(item.amount < 1 for item in items):
+        raise vol.Invalid("a limit of 0 would switch counting off; use at least 1")
     return value
 
 
@@ -65,9 +67,14 @@ def _network(value: Any) -> IPNetwork:
     if not isinstance(value, str):
         raise vol.Invalid("expected an IP address or CIDR network as a string")
     try:
-        return ipaddress.ip_network(value.strip(), strict=False)
+        network = ipaddress.ip_network(value.strip(), strict=False)
     except ValueError as err:
         raise vol.Invalid(f"not an IP address or network: {value!r}") from err
+    mapped = network.network_address.ipv4_mapped if network.version == 6 else None
+    if mapped is not None and network.prefixlen >= 96:
+        # Peers count as IPv4, so ::ffff:10.0.0.0/104 must mean 10.0.0.0/8 to ever match.
+        return ipaddress.ip_network(f"{mapped}/{network.prefixlen - 96}")
+    return network
 
 
 def _header_name(value: Any) -> str:

@@ -85,6 +85,8 @@ def check_policy(password: str, username: str = "") -> None:
         raise WeakPassword(f"Password must be at most {MAX_LENGTH} characters long")
     if any(unicodedata.category(ch) == "Cc" for ch in text):
         raise WeakPassword("Password must not contain control characters")
+    if any(unicodedata.category(ch) == "Cs" for ch in text):
+        raise WeakPassword("Password must not contain lone surrogates")
     lowered = text.casefold()
     core = lowered.strip("0123456789!@#$%^&*()-_=+.,;:?/ ")
     common = _common_passwords()

@@ -26,11 +26,16 @@ _METHOD_HEADERS = ("X-Forwarded-Method", "X-Original-Method")
 _URI_HEADERS = ("X-Forwarded-Uri", "X-Original-URI", "X-Original-URL")
 
 
+FORWARD_AUTH_PATH = "/api/auth"
+
+
 def original_methods(request: web.Request) -> set[str]:
     """Every method the request may stand for; a viewer passes only if all of them are safe."""
     methods = {request.method.upper()}
+    headers = request.headers
     for name in _METHOD_HEADERS:
-        methods.update(value.strip().upper() for value in request.headers.getall(name, []))
+        if name in headers:
+            methods.update(value.strip().upper() for value in headers.getall(name))
     return methods
 
 
@@ -52,9 +57,12 @@ def login_location(request: web.Request) -> str:
     return LOGIN_PATH if target == "/" else f"{LOGIN_PATH}?rd={quote(target, safe='')}"
 
 
+_UNAUTHORIZED_JSON = b'{"error": "Authentication required"}'
+
+
 def _unauthorized(request: web.Request) -> web.Response:
     if "text/html" not in request.headers.get("Accept", ""):
-        return web.json_response({"error": "Authentication required"}, status=401)
+        return web.Response(status=401, body=_UNAUTHORIZED_JSON, content_type="application/json")
     location = login_location(request)
     # Browsers follow Location only on 3xx, so the 401 page also points there itself.
     escaped = html.escape(location, quote=True)
@@ -118,10 +126,15 @@ def _decide(request: web.Request, identity: Identity | None) -> web.Response:
     return web.Response(status=200, headers=headers)
 
 
-async def forward_auth(request: web.Request) -> web.Response:
-    """Answer whether a proxied request may pass, and as whom."""
+def decide(request: web.Request) -> web.Response:
+    """Answer whether a proxied request may pass, and as whom; never raises."""
     try:
         return _decide(request, _identity_for(request))
     except Exception:  # fail closed on anything unexpected
         _LOGGER.exception("Forward-auth failed closed for %s", request.remote)
-        return web.json_response({"error": "Authentication required"}, status=401)
+        return web.Response(status=401, body=_UNAUTHORIZED_JSON, content_type="application/json")
+
+
+async def forward_auth(request: web.Request) -> web.Response:
+    """The route behind ``/api/auth`` (the gateway middleware answers it first, directly)."""
+    return decide(request)

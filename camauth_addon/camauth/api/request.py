@@ -25,15 +25,45 @@ def _humanize(err: vol.Invalid) -> str:
     return f"Invalid field '{field}': {message}" if field else f"Invalid body: {message}"
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Refuse repeated keys: a proxy reading the first and us the last must not disagree."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise BadRequest(f"Duplicate key '{key[:64]}' in request body")
+        result[key] = value
+    return result
+
+
+def _has_surrogate(value: object) -> bool:
+    """Whether any string in a decoded body holds a lone surrogate (not encodable text)."""
+    pending = [value]  # a stack, not recursion: bodies may nest thousands deep
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if any("\ud800" <= ch <= "\udfff" for ch in item):
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
 async def read_json(request: web.Request, schema: vol.Schema) -> dict[str, Any]:
     """The validated JSON object of the body."""
     if request.content_type != "application/json":
         raise UnsupportedMediaType("Content-Type must be application/json")
     raw = await request.read()  # aiohttp answers 413 past client_max_size
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as err:
+        data = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys)
+    except BadRequest:
+        raise
+    except (UnicodeDecodeError, ValueError, RecursionError) as err:
         raise BadRequest("Request body is not valid JSON") from err
+    if _has_surrogate(data):
+        raise BadRequest("Request body contains invalid Unicode (a lone surrogate)")
     if not isinstance(data, dict):
         raise BadRequest("Request body must be a JSON object")
     try:
