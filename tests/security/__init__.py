@@ -1,0 +1,1 @@
+"""Security tests: the CVE list of PRODUCT.md, limits, CSRF and hostile input."""
