@@ -105,6 +105,12 @@ class LoginGuard:
         waits = (counter.wait(key, attempt.stamp) for _, key, counter in counters)
         return max(until - attempt.stamp, *waits)
 
+    def client_wait(self, client: str, now: float) -> float:
+        """Seconds a client must wait, judged before its request body is even read."""
+        key = client_key(client)
+        lockout = self._active.get((KIND_CLIENT, key))
+        return max(lockout.until - now if lockout else 0.0, self._clients.wait(key, now))
+
     def begin(self, attempt: Attempt) -> None:
         """Note an attempt in progress: parallel guesses per key are capped, not unlimited."""
         for kind, key, _ in self._counters(attempt):

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import os
+import threading
 import unicodedata
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -96,6 +98,22 @@ def check_policy(password: str, username: str = "") -> None:
         raise WeakPassword("Password must not contain the username")
 
 
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _lower_priority() -> None:
+    """Run hashing at the lowest priority: a login storm must not slow forward-auth."""
+    native_id = getattr(threading, "get_native_id", None)
+    with contextlib.suppress(AttributeError, OSError, PermissionError):
+        # On Linux a thread is a task with its own nice value.
+        os.setpriority(os.PRIO_PROCESS, native_id() if native_id else 0, 19)
+
+
 class PasswordHasher:
     """Runs bcrypt in a small thread pool so the event loop never waits for it."""
 
@@ -104,8 +122,10 @@ class PasswordHasher:
     ) -> None:
         """Leave one core to the event loop; refuse work beyond ``max_pending`` queued hashes."""
         self.rounds = rounds
-        workers = workers or max(1, (os.cpu_count() or 2) - 1)
-        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="camauth-bcrypt")
+        workers = workers or max(1, usable_cpus() - 1)
+        self._executor = ThreadPoolExecutor(
+            workers, thread_name_prefix="camauth-bcrypt", initializer=_lower_priority
+        )
         self._slots = asyncio.Semaphore(max_pending)
 
     async def _run(self, func: Callable[[], T]) -> T:

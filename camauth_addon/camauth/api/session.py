@@ -30,9 +30,10 @@ PASSWORD_SCHEMA = vol.Schema(
 
 async def login(request: web.Request) -> web.Response:
     """Exchange a username and password for a session token and cookie."""
+    accounts, client = request.app[ACCOUNTS], client_of(request)
+    accounts.check_client(client)
     body = await read_json(request, LOGIN_SCHEMA)
-    accounts = request.app[ACCOUNTS]
-    result = await accounts.login(body["username"], body["password"], client_of(request))
+    result = await accounts.login(body["username"], body["password"], client)
     response = web.json_response(result.as_json())
     set_session_cookie(response, result, request.app[SETTINGS].auth)
     return response
