@@ -79,21 +79,26 @@ def _unauthorized(request: web.Request) -> web.Response:
 _CANONICAL_PATH = re.compile(r"/[A-Za-z0-9._~!$&'()*+,;=:@/-]*")
 
 
+def _canonical(value: str) -> str | None:
+    path = urlsplit(value).path if "://" in value else value.split("?", 1)[0]
+    if not _CANONICAL_PATH.fullmatch(path) or "//" in path:
+        return None
+    return None if any(s in (".", "..") for s in path.split("/")[1:]) else path
+
+
 def original_path(request: web.Request) -> str | None:
-    """The proxied request's path if it is already canonical, else None.
+    """The proxied request's path if every header naming it agrees and it is canonical.
 
     A webhook key is judged on this path, so anything a server could read two ways
-    (``%2F``, ``..``, ``//``, backslashes) is refused rather than normalised (CVE-2025-66490).
+    (``%2F``, ``..``, ``//``, backslashes) is refused rather than normalised (CVE-2025-66490),
+    and so is a request whose headers disagree: nginx passes a client's own
+    ``X-Forwarded-Uri`` next to the ``X-Original-URI`` it sets (CVE-2026-40575).
     """
-    for name in _URI_HEADERS:
-        value = request.headers.get(name)
-        if value:
-            path = urlsplit(value).path if "://" in value else value.split("?", 1)[0]
-            segments = path.split("/")[1:]
-            if not _CANONICAL_PATH.fullmatch(path) or "//" in path:
-                return None
-            return None if any(s in (".", "..") for s in segments) else path
-    return None
+    values = [v for name in _URI_HEADERS for v in request.headers.getall(name, [])]
+    paths = {_canonical(value) for value in values}
+    if len(paths) != 1:
+        return None
+    return paths.pop()
 
 
 def webhook_allowed(identity: Identity, path: str | None) -> bool:

@@ -1,0 +1,34 @@
+"""Webhook keys are judged on the proxied path; headers that disagree about it mean no."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.service.conftest import Service
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({"X-Original-URI": "/triggers/cam1"}, 200),
+        ({"X-Forwarded-Uri": "/triggers/cam1?x=1"}, 200),
+        ({"X-Original-URL": "https://nvr.example/triggers"}, 200),
+        ({"X-Original-URI": "/triggers/a", "X-Forwarded-Uri": "/triggers/a"}, 200),
+        # CVE-2026-40575's shape: the client's own header next to the one nginx sets.
+        ({"X-Original-URI": "/config", "X-Forwarded-Uri": "/triggers/a"}, 401),
+        ({"X-Original-URI": "/triggers/a", "X-Forwarded-Uri": "/config"}, 401),
+        ({"X-Original-URI": "/triggers/%2e%2e/config"}, 401),
+        ({"X-Original-URI": "/triggersX"}, 401),
+        ({}, 401),
+    ],
+)
+async def test_webhook_key_needs_one_agreed_canonical_path(
+    service: Service, headers: dict[str, str], status: int
+) -> None:
+    created = await service.accounts.create_key("mediamtx", "viewer", ("/triggers/",))
+    response = await service.request(
+        "GET", "/api/auth", headers={"X-API-Key": created.secret, **headers}
+    )
+    assert response.status == status
+    if status == 200:
+        assert response.headers["Remote-User"] == "mediamtx"
