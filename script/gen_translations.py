@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Write the translation files the Supervisor (and later Home Assistant) read, from translations/.
 
-    python script/gen_translations.py           # write them
-    python script/gen_translations.py --check   # exit 1 when a written file is stale
+python script/gen_translations.py           # write them
+python script/gen_translations.py --check   # exit 1 when a written file is stale
 """
 
 from __future__ import annotations
