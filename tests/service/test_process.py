@@ -6,6 +6,7 @@ import json
 import os
 import re
 import signal
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -310,3 +311,22 @@ def test_data_dir_from_the_environment(tmp_path: Path) -> None:
     )
     assert result.returncode == 0
     assert (data / "camauth.db").is_file()
+
+
+def test_keys_cli_round_trip(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    added = camauth("keys", "add", "mediamtx", "--path", "/triggers/", data_dir=data)
+    assert added.returncode == 0, added.stderr
+    secret = added.stdout.strip().splitlines()[-1]
+    assert re.fullmatch(r"camauth_[0-9a-f]{8}_[A-Za-z0-9_-]{43}", secret)
+    listed = camauth("keys", "list", data_dir=data)
+    assert listed.stdout.startswith("1\tmediamtx\tviewer\t/triggers/\tlast used never")
+    assert secret not in listed.stdout
+    assert camauth("keys", "add", "bad", "--path", "/a/../b", data_dir=data).returncode == 1
+    assert camauth("keys", "revoke", "MEDIAMTX", data_dir=data).returncode == 0
+    assert camauth("keys", "list", data_dir=data).stdout == ""
+    assert camauth("keys", "revoke", "1", data_dir=data).returncode == 1
+    conn = sqlite3.connect(data / "camauth.db")
+    types = [row[0] for row in conn.execute("SELECT type FROM events ORDER BY id")]
+    conn.close()
+    assert types == ["api_key_created", "api_key_revoked"]
