@@ -18,6 +18,7 @@ from aiohttp import ClientSession
 
 from camauth.lockouts import MAX_CLIENT_KEYS, MAX_UNKNOWN_USER_KEYS, Attempt
 from camauth.options import ProxySettings, Settings
+from tests.service.test_access_matrix import PUBLIC
 
 from .conftest import ADMIN_PASSWORD, VIEWER_PASSWORD, Service, ServiceFactory, with_auth
 from .helpers import (
@@ -35,19 +36,8 @@ from .helpers import (
 PAYLOADS = Path(__file__).parents[3].joinpath("shared/testdata/openredirects.txt")
 STRONG = "granite valley orchard 5"
 
-# Routes anyone may call. Anything else answers 401 to an anonymous caller.
-PUBLIC_ROUTES = {
-    ("GET", "/api/health"),
-    ("GET", "/api/healthz"),
-    ("GET", "/api/version"),
-    ("GET", "/api/auth/status"),
-    ("GET", "/api/openapi.json"),
-    ("POST", "/api/login"),
-    ("POST", "/api/logout"),
-    ("GET", "/"),
-    ("GET", "/login"),
-    ("GET", "/static/camauth/{name}"),
-}
+# Routes anyone may call (one list, kept by the access matrix); the rest answer 401.
+PUBLIC_ROUTES = PUBLIC
 # Routes a viewer may call besides the public ones; everything else answers 403.
 VIEWER_ROUTES = {("GET", "/api/profile"), ("PUT", "/api/auth/password"), ("*", "/api/auth")}
 PARAMS = {"name": "admin", "lockout_id": "1", "key_id": "1"}
