@@ -34,9 +34,9 @@ async def test_wrong_password_is_reported(service: Service, browser: Browser) ->
     page = await browser.new_page()
     await page.goto(service.url("/login"))
     await _sign_in(page, "admin", "not the password at all")
-    message = page.locator("#message")
+    # A locator wait, not a JavaScript predicate: the page's CSP forbids eval, rightly.
+    message = page.locator("#message", has_text="Invalid")
     await message.wait_for(state="visible")
-    await page.wait_for_function("document.getElementById('message').textContent.length > 0")
     assert await message.text_content() == "Invalid username or password"
     assert page.url == service.url("/login")
 
