@@ -1,59 +1,107 @@
 #!/usr/bin/env python3
 """Write the translation files the Supervisor (and later Home Assistant) read, from translations/.
 
+translations/<lang>.yaml is the single source of user-facing strings. Each top-level section
+of it has one writer, which turns it into the files that consumer reads:
+
+    addon:        ->  camauth_addon/translations/<lang>.yaml   (the Supervisor's format)
+    integration:  ->  not yet: see the note at WRITERS
+
 python script/gen_translations.py           # write them
-python script/gen_translations.py --check   # exit 1 when a written file is stale
+python script/gen_translations.py --check   # exit 1 when a written file is stale or extra
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCE = ROOT / "translations"
 HEADER = "# Generated from translations/{name} by script/gen_translations.py: do not edit.\n"
 
+Writer = Callable[[Path, str, Any], dict[Path, str]]
 
-def outputs() -> dict[Path, str]:
+
+def addon_files(root: Path, name: str, section: Any) -> dict[Path, str]:
+    """The add-on's translation file: the section as it is, under a do-not-edit header."""
+    if not isinstance(section, dict) or "configuration" not in section:
+        raise ValueError(f"translations/{name}: 'addon' needs a 'configuration' mapping")
+    text = yaml.safe_dump(section, sort_keys=False, allow_unicode=True, width=100)
+    return {root / "camauth_addon" / "translations" / name: HEADER.format(name=name) + text}
+
+
+# One writer per top-level section. The integration's will be added here, once
+# custom_components/camauth/ exists: it turns an `integration:` section into
+# custom_components/camauth/strings.json (for English) and
+# custom_components/camauth/translations/<lang>.json (JSON, so without the header comment;
+# Home Assistant's own tooling reads those). Until then such a section is refused rather
+# than silently dropped.
+WRITERS: dict[str, Writer] = {"addon": addon_files}
+
+# Directories that hold nothing but generated files: anything there without a source is stale.
+GENERATED_DIRS = ("camauth_addon/translations",)
+
+
+def outputs(root: Path = ROOT) -> dict[Path, str]:
     """Every generated file and its content."""
     files: dict[Path, str] = {}
-    for source in sorted(SOURCE.glob("*.yaml")):
+    for source in sorted((root / "translations").glob("*.yaml")):
         strings = yaml.safe_load(source.read_text(encoding="utf-8"))
-        addon = yaml.safe_dump(strings["addon"], sort_keys=False, allow_unicode=True, width=100)
-        files[ROOT / "camauth_addon" / "translations" / source.name] = (
-            HEADER.format(name=source.name) + addon
-        )
-        # An "integration" section will generate custom_components/camauth/strings.json
-        # and translations/<lang>.json here, once the integration exists.
+        if not isinstance(strings, dict) or "addon" not in strings:
+            raise ValueError(f"translations/{source.name}: no 'addon' section")
+        for section, content in strings.items():
+            writer = WRITERS.get(section)
+            if writer is None:
+                raise ValueError(f"translations/{source.name}: no writer for '{section}' yet")
+            files.update(writer(root, source.name, content))
     return files
 
 
-def stale() -> list[Path]:
-    """Generated files whose content differs from what the source gives."""
-    return [
+def stale(root: Path = ROOT) -> list[Path]:
+    """Generated files that differ from what the sources give, are missing, or have no source."""
+    expected = outputs(root)
+    wrong = [
         path
-        for path, text in outputs().items()
-        if not path.exists() or path.read_text(encoding="utf-8") != text
+        for path, text in expected.items()
+        if not path.is_file() or path.read_text(encoding="utf-8") != text
     ]
+    extra = [
+        path
+        for folder in GENERATED_DIRS
+        for path in sorted((root / folder).glob("*"))
+        if path not in expected
+    ]
+    return wrong + extra
 
 
-def main() -> int:
-    """Write, or check, the generated files."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--check", action="store_true", help="only check, write nothing")
-    args = parser.parse_args()
-    if args.check:
-        old = stale()
-        for path in old:
-            print(f"stale: {path.relative_to(ROOT)} (run script/gen_translations.py)")
-        return 1 if old else 0
-    for path, text in outputs().items():
+def write(root: Path = ROOT) -> None:
+    """Write every generated file and remove the ones whose source is gone."""
+    expected = outputs(root)
+    for folder in GENERATED_DIRS:
+        for path in (root / folder).glob("*"):
+            if path not in expected and path.is_file():
+                path.unlink()
+    for path, text in expected.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
+
+
+def main(argv: Sequence[str] | None = None, root: Path = ROOT) -> int:
+    """Write, or check, the generated files."""
+    parser = argparse.ArgumentParser(description="Write the translation files from translations/.")
+    parser.add_argument("--check", action="store_true", help="only check, write nothing")
+    args = parser.parse_args(argv)
+    if args.check:
+        old = stale(root)
+        for path in old:
+            print(f"stale: {path.relative_to(root)} (run script/gen_translations.py)")
+        return 1 if old else 0
+    write(root)
     return 0
 
 
