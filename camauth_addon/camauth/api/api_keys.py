@@ -8,7 +8,7 @@ from aiohttp import web
 from ..const import ROLE_VIEWER, ROLES
 from ..errors import NotFound
 from .app_keys import ACCOUNTS
-from .request import actor_of, read_json, text
+from .request import actor_of, is_small_id, read_json, text
 from .responses import success
 
 CREATE_SCHEMA = vol.Schema(
@@ -38,7 +38,7 @@ async def create_key(request: web.Request) -> web.Response:
 async def revoke_key(request: web.Request) -> web.Response:
     """Revoke a key by id."""
     raw = request.match_info["key_id"]
-    if not raw.isdigit() or len(raw) > 18:
+    if not is_small_id(raw):
         raise NotFound("API key not found")
     await request.app[ACCOUNTS].revoke_key(int(raw), actor=actor_of(request))
     return success()

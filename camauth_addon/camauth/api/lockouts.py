@@ -8,7 +8,7 @@ from aiohttp import web
 
 from ..errors import NotFound
 from .app_keys import ACCOUNTS
-from .request import actor_of
+from .request import actor_of, is_small_id
 from .responses import success
 
 
@@ -23,7 +23,7 @@ async def lift_lockout(request: web.Request) -> web.Response:
     """Lift one lockout by id."""
     raw = request.match_info["lockout_id"]
     guard = request.app[ACCOUNTS].guard
-    if not raw.isdigit() or not guard.lift(int(raw), by=actor_of(request).username or ""):
+    if not is_small_id(raw) or not guard.lift(int(raw), by=actor_of(request).username or ""):
         raise NotFound("Lockout not found")
     return success()
 

@@ -89,3 +89,8 @@ def actor_of(request: web.Request) -> Actor:
     identity = request.get(KEY_IDENTITY)
     username = identity.username if isinstance(identity, Identity) else None
     return Actor(username, client_of(request))
+
+
+def is_small_id(raw: str) -> bool:
+    """A path id that int() takes: ASCII digits only ("²" is a digit to isdigit), bounded."""
+    return raw.isascii() and raw.isdigit() and len(raw) <= 18
