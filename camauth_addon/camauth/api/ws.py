@@ -52,7 +52,7 @@ class _Client:
             self.sender.cancel()
         transport = self.request.transport
         if transport is not None:
-            transport.close()
+            transport.abort()  # close() would wait for a buffer a dead client never reads
 
     async def stats(self) -> dict[str, Any]:
         settings = self.request.app[SETTINGS]
