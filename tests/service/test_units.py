@@ -53,11 +53,12 @@ from camauth.passwords import (
 from camauth.redirects import safe_return_path
 from camauth.sessions import Principal, Session, SessionDirectory
 from camauth.tokens import TokenCodec
+from tests.data import DATA
 
 from .conftest import TEST_ROUNDS
 
 SECRET = "k" * 40
-OPEN_REDIRECTS = Path(__file__).parents[3].joinpath("shared/testdata/openredirects.txt")
+OPEN_REDIRECTS = DATA / "openredirects.txt"
 
 
 def wide(text: str) -> str:
