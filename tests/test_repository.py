@@ -410,6 +410,20 @@ def test_pip_install_of_the_addon_gives_a_working_command(tmp_path: Path) -> Non
     camauth_cmd = str(venv / "bin/camauth")
     assert run(camauth_cmd, "--version").stdout == f"camauth {VERSION}\n"
     data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    nothing = subprocess.run(
+        [camauth_cmd, "users", "list", "--data-dir", str(data)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    assert nothing.returncode == 1
+    assert "no CamAuth database" in nothing.stderr
+    assert list(data.iterdir()) == []  # nothing was created
+    database = str(data / "camauth.db")
+    create = f"import pathlib, camauth.storage.db as db; db.connect(pathlib.Path({database!r}))"
+    run(python, "-c", create)  # what a first `camauth serve` does
     added = run(camauth_cmd, "users", "--data-dir", str(data), "add", "alice", "--generate")
     assert added.stdout.startswith("Generated password for alice: ")
     bob = ["add", "bob", "--role", "admin", "--password-stdin"]

@@ -63,7 +63,7 @@ async def test_storm_shows_failures_then_exactly_one_lockout_and_stats_agree(
         before = await last_event_id(service, admin)
         await service.login("viewer", VIEWER_PASSWORD)  # the latest successful login
         statuses = [await attempt(service, attacker) for _ in range(10)]
-        service.accounts.bus.emit(MARKER)
+        service.services.bus.emit(MARKER)
         streamed = await events_until(ws, MARKER)
         await ws.close()
 
@@ -90,7 +90,7 @@ async def test_a_concurrent_storm_still_gives_one_lockout_and_stats_agree(
         statuses = await asyncio.wait_for(
             asyncio.gather(*(attempt(service, attacker) for _ in range(10))), 60
         )
-        service.accounts.bus.emit(MARKER)
+        service.services.bus.emit(MARKER)
         streamed = await events_until(ws, MARKER)
         await ws.close()
 

@@ -8,7 +8,7 @@ from urllib.parse import urljoin, urlsplit
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from camauth.redirects import safe_return_path
+from camauth.core.redirects import safe_return_path
 from tests.data import DATA
 
 from .helpers import PROPERTY

@@ -15,11 +15,11 @@ from aiohttp import ClientResponse
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
-from camauth.api.access import Access
-from camauth.api.pages import Pages
-from camauth.app import route_table
 from camauth.const import ROLES, VERSION
-from camauth.events import EVENT_TYPES
+from camauth.core.events import EVENT_TYPES
+from camauth.core.policy import Access
+from camauth.http.app import route_table
+from camauth.http.pages import Pages
 
 from .conftest import ADMIN_PASSWORD, VIEWER_PASSWORD, Service, ServiceFactory, with_auth
 
@@ -238,7 +238,7 @@ async def locked(start_service: ServiceFactory) -> Service:
     service = await start_service(with_auth(failed_login_rate_limit="1/minute"))
     await service.login("admin", ADMIN_PASSWORD)
     await service.request("POST", "/api/login", json={"username": "nobody", "password": "x"})
-    assert service.accounts.guard.lockouts()
+    assert service.services.lockouts.lockouts()
     return service
 
 

@@ -1,0 +1,51 @@
+"""Response helpers: the error shape and the session cookie."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+from aiohttp import web
+
+from ..const import COOKIE_NAME
+from ..core.sessions import LoginResult
+from ..options import AuthSettings
+
+
+def json_error(
+    status: int,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+    *,
+    key: str | None = None,
+) -> web.Response:
+    """Every error CamAuth answers: ``{"error": "...", "code": "<translation key>"}``."""
+    body = {"error": message, "code": key} if key else {"error": message}
+    return web.json_response(body, status=status, headers=headers)
+
+
+def success() -> web.Response:
+    """The body of an action that has nothing else to say."""
+    return web.json_response({"success": True})
+
+
+def set_session_cookie(
+    response: web.StreamResponse, login: LoginResult, auth: AuthSettings
+) -> None:
+    """Set ``camauth_token``: HttpOnly, SameSite=Lax, Secure when configured."""
+    response.set_cookie(
+        COOKIE_NAME,
+        login.token,
+        max_age=max(0, int(login.expires_at - time.time())),
+        path="/",
+        httponly=True,
+        samesite="Lax",
+        secure=auth.cookie_secure,
+    )
+
+
+def clear_session_cookie(response: web.StreamResponse, auth: AuthSettings) -> None:
+    """Remove the cookie from the browser."""
+    response.del_cookie(
+        COOKIE_NAME, path="/", httponly=True, samesite="Lax", secure=auth.cookie_secure
+    )
