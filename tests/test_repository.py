@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tomllib
 from importlib import metadata
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from types import ModuleType
 from typing import Any
 
@@ -20,7 +20,14 @@ import yaml
 from packaging.requirements import Requirement
 
 import camauth
-from camauth.const import DEFAULT_PORT, VERSION
+from camauth.const import (
+    DATABASE_FILE,
+    DEFAULT_INGRESS_PORT,
+    DEFAULT_PORT,
+    JWT_SECRET_FILE,
+    OPTIONS_FILE,
+    VERSION,
+)
 from camauth.options import OPTIONS_SCHEMA, Settings, parse_options
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -191,6 +198,170 @@ def test_the_supervisor_check_of_this_test_can_fail() -> None:
     assert _supervisor_problems(schema, {"proxy": {"header_map": {}}, "n": 9}, "") == [
         "n: 9 does not pass 'int(1,5)'"
     ]
+    # The third level (proxy -> header_map -> user) is checked like any other.
+    options = {"proxy": {"header_map": {"user": 5}}, "n": 3}
+    assert _supervisor_problems(schema, options, "") == [
+        "proxy.header_map.user: 5 does not pass 'str?'"
+    ]
+
+
+# --- config.yaml's own shape, as the Supervisor and the add-on linter read it ------------------
+
+# A schema leaf: one of the Supervisor's types, with its optional arguments, optionally `?`.
+_ELEMENT = re.compile(
+    r"(?:bool|email|url|port|device(?:\(subsystem=[a-z]+\))?"
+    r"|(?:str|password)(?:\(\d*,\d*\))?"
+    r"|(?:int|float)(?:\(-?[\d.]*,-?[\d.]*\))?"
+    r"|match\(.*\)|list\(.+\))\??"
+)
+
+# Supervisor 2025.09.1 (home-assistant/supervisor#6171, commit ac9947d5) was the first to take
+# a group inside a group in `schema`. Home Assistant 2025.10.0 was published on 2025-10-01,
+# when the stable channel's Supervisor was 2025.09.3 (home-assistant/version, stable.json);
+# 2025.9.4, the release before, went out with Supervisor 2025.09.0, which lacks it.
+NESTED_GROUPS_SINCE = "2025.10.0"
+
+
+def _shape_problems(schema: dict[str, Any], *, nested_groups: bool) -> list[str]:
+    """What a Supervisor refuses in the shape of a `schema`, before or after #6171.
+
+    After: each option is a leaf, a group of options, or a list of one leaf or group (no list
+    in a list), to any depth. Before: an option may be a group (or a list of groups), but such
+    a group holds only leaves and lists of leaves.
+    """
+    problems = []
+    for key, value in schema.items():
+        problems += _element_problems(value, str(key), None if nested_groups else 1)
+    return problems
+
+
+def _element_problems(tree: Any, where: str, groups: int | None) -> list[str]:
+    """One schema element; ``groups`` is how many group levels may still open (None: any)."""
+    inner = None if groups is None else groups - 1
+    problems = []
+    if isinstance(tree, str):
+        if not _ELEMENT.fullmatch(tree):
+            problems.append(f"{where}: unknown type {tree!r}")
+    elif isinstance(tree, list):
+        if len(tree) != 1 or isinstance(tree[0], list):
+            problems.append(f"{where}: a list holds exactly one leaf or group")
+        else:
+            problems += _element_problems(tree[0], where, groups)
+    elif not isinstance(tree, dict):
+        problems.append(f"{where}: {tree!r} is not a type")
+    elif groups == 0:
+        problems.append(f"{where}: a group inside a group needs Supervisor 2025.09.1")
+    else:
+        for key, value in tree.items():
+            problems += _element_problems(value, f"{where}.{key}", inner)
+    return problems
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
+
+
+def test_schema_shape_passes_the_supervisor_that_home_assistant_requires() -> None:
+    config = _config()
+    schema = config["schema"]
+    assert _shape_problems(schema, nested_groups=True) == []
+    needs_nested = _shape_problems(schema, nested_groups=False)
+    # proxy.header_map is the one group inside a group; if it is ever flattened, the minimum
+    # version should come down again.
+    assert needs_nested == ["proxy.header_map: a group inside a group needs Supervisor 2025.09.1"]
+    assert isinstance(config["homeassistant"], str)  # a string, as the linter wants
+    assert config["homeassistant"] == NESTED_GROUPS_SINCE
+
+
+def test_the_schema_shape_check_can_fail() -> None:
+    three = {"proxy": {"header_map": {"user": "str?"}}}
+    assert _shape_problems(three, nested_groups=True) == []
+    assert _shape_problems(three, nested_groups=False) == [
+        "proxy.header_map: a group inside a group needs Supervisor 2025.09.1"
+    ]
+    two = {"proxy": {"names": ["str"], "x": "int(1,5)?"}, "ups": [{"url": "url", "p": ["str"]}]}
+    assert _shape_problems(two, nested_groups=False) == []
+    assert _shape_problems({"ups": [{"a": {"b": "str"}}]}, nested_groups=False) == [
+        "ups.a: a group inside a group needs Supervisor 2025.09.1"
+    ]
+    assert _shape_problems({"a": [["str"]], "b": "string", "c": 5}, nested_groups=True) == [
+        "a: a list holds exactly one leaf or group",
+        "b: unknown type 'string'",
+        "c: 5 is not a type",
+    ]
+
+
+def test_ingress_reaches_the_services_ingress_port_and_nothing_publishes_it() -> None:
+    config = _config()
+    assert config["ingress"] is True
+    # The Supervisor's default is 8099; the linter wants a default left out (see below).
+    port = config.get("ingress_port", 8099)
+    assert isinstance(port, int)
+    assert not isinstance(port, bool)
+    assert 1 <= port <= 65535
+    assert port == DEFAULT_INGRESS_PORT
+    # Only the Supervisor may reach the panel: its port is not mapped to the host.
+    published = {int(str(key).split("/")[0]) for key in config["ports"]}
+    assert port not in published
+
+
+def test_sidebar_panel_and_home_assistant_apis() -> None:
+    config = _config()
+    assert re.fullmatch(r"mdi:[a-z0-9]+(?:-[a-z0-9]+)*", config["panel_icon"])
+    assert config["panel_title"] == "CamAuth"
+    assert config["auth_api"] is True
+    assert config["hassio_api"] is True
+    assert config["discovery"] == ["camauth"]
+    assert "panel_admin" not in config  # the default, admins only: the panel manages users
+
+
+def test_backups_keep_the_data_and_skip_only_what_sqlite_rebuilds() -> None:
+    patterns = _config()["backup_exclude"]
+    assert isinstance(patterns, list)
+    assert patterns
+    assert all(isinstance(pattern, str) and pattern.strip() for pattern in patterns)
+    # The Supervisor matches each pattern with PurePath.match on the full path it sees.
+    data = PurePosixPath("/data/addons/data/local_camauth")
+
+    def excluded(name: str) -> bool:
+        return any((data / name).match(pattern) for pattern in patterns)
+
+    for kept in (DATABASE_FILE, f"{DATABASE_FILE}-wal", JWT_SECRET_FILE, OPTIONS_FILE):
+        assert not excluded(kept), kept
+    assert excluded(f"{DATABASE_FILE}-shm")
+
+
+# What the add-on linter (frenck/action-addon-linter, config.schema.json) knows: every key it
+# accepts, and the defaults it refuses to see written out ("should be removed, it uses a
+# default value"). The Supervisor silently drops a key it does not know, so a misspelt
+# `panel_icons` would otherwise go unnoticed.
+_LINTER_DEFAULTS: dict[str, Any] = {
+    "advanced": False, "apparmor": True, "audio": False, "auth_api": False, "backup": "hot",
+    "boot": "auto", "devicetree": False, "docker_api": False, "full_access": False,
+    "gpio": False, "hassio_api": False, "hassio_role": "default", "homeassistant_api": False,
+    "host_dbus": False, "host_ipc": False, "host_network": False, "host_pid": False,
+    "host_uts": False, "ingress": False, "ingress_port": 8099, "ingress_stream": False,
+    "init": True, "journald": False, "kernel_modules": False, "legacy": False,
+    "options": {}, "panel_admin": True, "panel_icon": "mdi:puzzle", "realtime": False,
+    "schema": {}, "stage": "stable", "startup": "application", "stdin": False, "timeout": 10,
+    "tmpfs": False, "uart": False, "udev": False, "ulimits": {}, "usb": False, "video": False,
+}  # fmt: skip
+_LINTER_KEYS = set(_LINTER_DEFAULTS) | {
+    "arch", "backup_exclude", "backup_post", "backup_pre", "breaking_versions", "codenotary",
+    "description", "devices", "discovery", "environment", "homeassistant", "image",
+    "ingress_entry", "machine", "map", "name", "panel_title", "ports", "ports_description",
+    "privileged", "services", "slug", "url", "version", "watchdog", "webui",
+}  # fmt: skip
+
+
+def test_config_passes_the_add_on_linters_rules() -> None:
+    config = _config()
+    assert set(config) <= _LINTER_KEYS
+    assert {"arch", "description", "name", "slug", "version"} <= set(config)
+    written_defaults = [key for key, value in _LINTER_DEFAULTS.items() if config.get(key) == value]
+    assert written_defaults == []
+    assert "watchdog" not in config  # obsolete: the image's HEALTHCHECK does the job
+    assert "webui" not in config  # not with ingress
 
 
 def _validator(dotted: str) -> Any:
