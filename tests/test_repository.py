@@ -6,9 +6,11 @@ import importlib.util
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import tomllib
+import zlib
 from importlib import metadata
 from pathlib import Path, PurePosixPath
 from types import ModuleType
@@ -492,6 +494,46 @@ def test_run_script_execs_the_service_on_the_addon_port() -> None:
         f"exec camauth serve --data-dir /data --options /data/options.json "
         f"--host 0.0.0.0 --port {port}"
     ]
+
+
+def _png(path: Path) -> tuple[int, int, int, int]:
+    """Width, height, colour type and the top-left pixel's alpha, read with the stdlib."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", path.name
+    length, kind = struct.unpack(">I4s", data[8:16])
+    assert (length, kind) == (13, b"IHDR")
+    header = data[16:29]
+    assert struct.unpack(">I", data[29:33])[0] == zlib.crc32(kind + header)
+    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", header)
+    assert (depth, interlace) == (8, 0), path.name
+    chunks, offset = b"", 8
+    while offset < len(data):
+        length, kind = struct.unpack(">I4s", data[offset : offset + 8])
+        if kind == b"IDAT":
+            chunks += data[offset + 8 : offset + 8 + length]
+        offset += 12 + length
+    # The first pixel of the first row is stored as it is, whatever the row's filter.
+    first_row = zlib.decompressobj().decompress(chunks, 1 + 4 * width)
+    alpha = first_row[4] if colour == 6 else 255
+    return width, height, colour, alpha
+
+
+@pytest.mark.parametrize(("name", "size"), [("icon", (128, 128)), ("logo", (250, 100))])
+def test_icon_and_logo_are_pngs_of_the_sizes_home_assistant_asks_for(
+    name: str, size: tuple[int, int]
+) -> None:
+    png = ADDON / f"{name}.png"
+    width, height, colour, corner_alpha = _png(png)
+    assert (width, height) == size
+    assert colour == 6  # RGBA: drawn on a transparent background
+    assert corner_alpha == 0
+    assert png.stat().st_size < 64 * 1024
+    # Made from a source in the repository, at the same size (script/render_art.py).
+    svg = (ADDON / "art" / f"{name}.svg").read_text(encoding="utf-8")
+    root = re.search(r"<svg\b[^>]*>", svg)
+    assert root is not None
+    assert f'width="{size[0]}"' in root[0]
+    assert f'height="{size[1]}"' in root[0]
 
 
 def test_repository_metadata() -> None:
