@@ -536,6 +536,70 @@ def test_icon_and_logo_are_pngs_of_the_sizes_home_assistant_asks_for(
     assert f'height="{size[1]}"' in root[0]
 
 
+def _apparmor_rules() -> tuple[str, list[str]]:
+    """The profile's text and its rules (comments and blank lines dropped)."""
+    text = (ADDON / "apparmor.txt").read_text(encoding="utf-8")
+    rules = [
+        line.strip()
+        for line in text.splitlines()
+        if line.strip() and not (line.lstrip().startswith("#") and "include" not in line)
+    ]
+    return text, rules
+
+
+def test_apparmor_profile_is_the_add_ons_and_allows_only_what_camauth_needs() -> None:
+    text, rules = _apparmor_rules()
+    # The Supervisor reads the name from the one line starting "profile " and wants the slug.
+    names = re.findall(r"^profile ([^ ]+).*$", text, re.M)
+    assert names == [_config()["slug"]] == ["camauth"]
+    assert rules[0] == "#include <tunables/global>"
+    assert rules[1] == "profile camauth flags=(attach_disconnected,mediate_deleted) {"
+    assert rules[2] == "#include <abstractions/base>"
+    assert rules[-1] == "}"
+    assert "apparmor" not in _config()  # on by default; this file is then the profile
+    for rule in (
+        "/run.sh rix,",  # the entry point, run by BusyBox's sh
+        "/bin/busybox ix,",
+        "/usr/local/bin/python3* ix,",
+        "/usr/local/bin/camauth rix,",
+        "/usr/local/lib/python3*/** r,",  # the standard library and site-packages
+        "/data/** rwk,",
+        "deny /data/options.json wl,",
+        "/ssl/** r,",
+        "network inet tcp,",
+        "network inet6 tcp,",
+    ):
+        assert rule in rules, rule
+    # Nothing that opens everything: no bare file/network/capability rule, no write outside
+    # /data and /tmp (and the terminal), no execution of anything but the four programs.
+    blanket = {"file,", "network,", "capability,", "mount,", "ptrace,", "signal,", "unix,"}
+    assert not blanket & set(rules)
+    assert not [rule for rule in rules if rule.startswith(("capability", "change_profile"))]
+    paths = [rule for rule in rules if rule.startswith(("/", "owner /"))]
+    writable = [rule.split()[-2] for rule in paths if "w" in rule.split()[-1]]
+    assert writable == ["/data/**", "/tmp/**", "/dev/tty", "/dev/pts/*"]  # noqa: S108
+    executable = [rule.split()[0] for rule in paths if "x" in rule.split()[-1]]
+    assert executable == [
+        "/run.sh",
+        "/bin/busybox",
+        "/usr/local/bin/python3*",
+        "/usr/local/bin/camauth",
+    ]
+    assert not [rule for rule in paths if rule.split()[0] in ("/**", "/", "/usr/**")]
+
+
+def test_apparmor_profile_compiles() -> None:
+    parser = shutil.which("apparmor_parser") or "/usr/sbin/apparmor_parser"
+    if not os.access(parser, os.X_OK):
+        pytest.skip("apparmor_parser is not installed (Debian package apparmor)")
+    result = subprocess.run(
+        [parser, "--skip-kernel-load", "--skip-cache", "--skip-read-cache", "--quiet",
+         str(ADDON / "apparmor.txt")],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+
+
 def test_repository_metadata() -> None:
     repository = _yaml(ROOT / "repository.yaml")
     assert repository["name"] == "CamAuth add-ons"
