@@ -15,11 +15,13 @@ from importlib import metadata
 from pathlib import Path, PurePosixPath
 from types import ModuleType
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import voluptuous as vol
 import yaml
 from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name, parse_wheel_filename
 
 import camauth
 from camauth.const import (
@@ -737,3 +739,85 @@ def test_find_python_refuses_another_version(tmp_path: Path) -> None:
         [str(ROOT / "script/find-python")], env=env, capture_output=True, text=True, check=False
     )
     assert found.stdout.strip() != str(other)
+
+
+# --- the image builds without a compiler ------------------------------------------------------
+
+# The add-on's architectures as pip's platform tags name the machines.
+_MACHINES = {"amd64": "x86_64", "aarch64": "aarch64"}
+
+
+def _unreachable_index() -> str | None:
+    """Why pip's package index cannot be reached from here, or None when it can.
+
+    A plain TCP connect with a short timeout, in a child process (pytest-socket, loaded with
+    Home Assistant's test plugin, blocks sockets in this one).
+    """
+    index = os.environ.get("PIP_INDEX_URL", "https://pypi.org/simple")
+    hosts = [urlsplit(index).hostname or "pypi.org"]
+    if hosts == ["pypi.org"]:
+        hosts.append("files.pythonhosted.org")  # where PyPI's files are
+    probe = (
+        "import socket, sys\n"
+        "for host in sys.argv[1:]:\n"
+        "    socket.create_connection((host, 443), timeout=3).close()\n"
+    )
+    try:
+        subprocess.run(
+            [sys.executable, "-c", probe, *hosts], capture_output=True, check=True, timeout=15
+        )
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+        return f"the package index ({', '.join(hosts)}) cannot be reached from this machine"
+    return None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("arch", ["amd64", "aarch64"])
+def test_every_dependency_has_a_musllinux_wheel(arch: str, tmp_path: Path) -> None:
+    """`pip install` in the Alpine base image finds a wheel for everything: no compiler.
+
+    pip resolves the service's dependencies and theirs for the image's Python on musl for
+    this machine, accepting wheels only. Markers are evaluated on this machine, so a
+    dependency only an aarch64 board would pull in is not seen here.
+    """
+    assert arch in _config()["arch"]
+    reason = _unreachable_index()
+    if reason is not None:
+        pytest.skip(reason)
+    dockerfile = (ADDON / "Dockerfile").read_text(encoding="utf-8")
+    base = re.search(r"^ARG BUILD_FROM=\S+/base-python:(\d+)\.(\d+)-alpine", dockerfile, re.M)
+    assert base is not None
+    python = f"{base[1]}.{base[2]}"
+    assert python == "3.13"
+    machine = _MACHINES[arch]
+    platform = f"musllinux_1_2_{machine}"  # Alpine 3.23 ships musl 1.2
+    dependencies = tomllib.loads((ADDON / "pyproject.toml").read_text(encoding="utf-8"))[
+        "project"
+    ]["dependencies"]
+    env = os.environ | {"PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--quiet",
+         "--only-binary=:all:", "--platform", platform, "--python-version", python,
+         "--implementation", "cp", "--dest", str(tmp_path), *dependencies],
+        capture_output=True, text=True, check=False, env=env, timeout=900,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    files = sorted(path.name for path in tmp_path.iterdir())
+    assert files
+    assert [name for name in files if not name.endswith(".whl")] == []
+    projects = set()
+    for name in files:
+        project, _, _, tags = parse_wheel_filename(name)
+        projects.add(project)
+        fits = [
+            tag
+            for tag in tags
+            if tag.platform == "any"
+            or (tag.platform.startswith("musllinux_1_") and tag.platform.endswith(f"_{machine}"))
+        ]
+        assert fits, f"{name} is not a wheel for {platform}"
+    declared = {canonicalize_name(Requirement(text).name) for text in dependencies}
+    assert declared <= projects
+    assert len(projects) > len(declared)  # their own dependencies came too
+
