@@ -452,6 +452,74 @@ def test_generator_check_notices_edits_and_orphans(tmp_path: Path) -> None:
         generator.stale(tmp_path)
 
 
+LANGUAGES = ("de", "en", "es", "fr", "nl")
+
+
+def _leaves_of(tree: Any, path: tuple[str, ...] = ()) -> dict[tuple[str, ...], Any]:
+    if not isinstance(tree, dict):
+        return {path: tree}
+    found: dict[tuple[str, ...], Any] = {}
+    for key, value in tree.items():
+        found |= _leaves_of(value, (*path, str(key)))
+    return found
+
+
+def test_every_language_has_exactly_englishs_keys() -> None:
+    generator = _load_generator()
+    assert sorted(generator.sources()) == [f"{lang}.yaml" for lang in LANGUAGES]
+    assert generator.key_differences() == []
+    written = sorted(path.name for path in (ADDON / "translations").iterdir())
+    assert written == [f"{lang}.yaml" for lang in LANGUAGES]
+
+
+# What a translation keeps exactly as English has it: numbers, paths, header names, quoted
+# examples without spaces ("1/second;5/minute;20/hour", "admin", ","), acronyms.
+_LITERAL = re.compile(r'"[^"\s]+"|/[\w./-]+|\b(?:X|Remote)-[\w-]+|\b\d+\b|\b[A-Z]{3,}\b')
+
+
+@pytest.mark.parametrize("lang", [lang for lang in LANGUAGES if lang != "en"])
+def test_translations_keep_names_units_and_examples(lang: str) -> None:
+    english = _leaves_of(_strings())
+    translated = _leaves_of(_yaml(ROOT / f"translations/{lang}.yaml"))
+    for path, text in english.items():
+        where = ".".join(path)
+        assert isinstance(translated[path], str), where
+        assert translated[path].strip(), where
+        assert translated[path] != text or len(text) < 12, f"{where} is not translated"
+        for literal in _LITERAL.findall(text):
+            assert literal in translated[path], f"{where}: {literal} changed"
+
+
+def test_generator_check_notices_missing_and_extra_keys(tmp_path: Path) -> None:
+    generator = _load_generator()
+    shutil.copytree(ROOT / "translations", tmp_path / "translations")
+    assert generator.main([], root=tmp_path) == 0
+
+    def edit(lang: str, change: Any) -> None:
+        source = tmp_path / f"translations/{lang}.yaml"
+        strings = yaml.safe_load(source.read_text(encoding="utf-8"))
+        change(strings)
+        source.write_text(yaml.safe_dump(strings, allow_unicode=True), encoding="utf-8")
+
+    edit("de", lambda s: s["addon"]["configuration"]["auth"]["fields"].pop("enabled"))
+    edit("fr", lambda s: s["addon"]["configuration"]["jwt_secret"].update(example="x"))
+    edit("nl", lambda s: s["addon"]["network"].pop("8971/tcp"))
+    assert generator.key_differences(tmp_path) == [
+        "translations/de.yaml: addon: missing configuration.auth.fields.enabled",
+        "translations/fr.yaml: addon: configuration.jwt_secret.example is not in en.yaml",
+        "translations/nl.yaml: addon: missing network.8971/tcp",
+    ]
+    assert generator.main(["--check"], root=tmp_path) == 1
+    assert generator.main([], root=tmp_path) == 1  # writes, but says what is wrong
+
+    # Any section, not only the add-on's: one English has and a language lacks, or the reverse.
+    edit("en", lambda s: s.update(integration={"title": "CamAuth"}))
+    edit("es", lambda s: s.update(panel={"title": "CamAuth"}))
+    differences = generator.key_differences(tmp_path)
+    assert "translations/de.yaml: no 'integration' section, en.yaml has one" in differences
+    assert "translations/es.yaml: 'panel' is not a section of en.yaml" in differences
+
+
 # --- the image -------------------------------------------------------------------------------
 
 
