@@ -859,9 +859,8 @@ def test_every_dependency_has_a_musllinux_wheel(arch: str, tmp_path: Path) -> No
     assert python == "3.13"
     machine = _MACHINES[arch]
     platform = f"musllinux_1_2_{machine}"  # Alpine 3.23 ships musl 1.2
-    dependencies = tomllib.loads((ADDON / "pyproject.toml").read_text(encoding="utf-8"))[
-        "project"
-    ]["dependencies"]
+    project = tomllib.loads((ADDON / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    dependencies = project["dependencies"]
     env = os.environ | {"PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}
     result = subprocess.run(
         [sys.executable, "-m", "pip", "download", "--quiet",
@@ -888,4 +887,3 @@ def test_every_dependency_has_a_musllinux_wheel(arch: str, tmp_path: Path) -> No
     declared = {canonicalize_name(Requirement(text).name) for text in dependencies}
     assert declared <= projects
     assert len(projects) > len(declared)  # their own dependencies came too
-
