@@ -26,6 +26,7 @@ from .sessions import SessionService
 from .stats import StatsService
 from .tokens import TokenCodec
 from .users import UserService
+from .warnings import ConfigWarnings
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,7 @@ class Services:
     audit: AuditLog
     stats: StatsService
     authenticator: Authenticator
+    warnings: ConfigWarnings
 
     async def sync(self) -> None:
         """Follow changes the shell made: reload the mirrors and stream its events."""
@@ -109,6 +111,7 @@ async def open_services(
         audit=audit,
         stats=stats,
         authenticator=Authenticator(sessions, keys),
+        warnings=ConfigWarnings(),
     )
     await db.changed_elsewhere()  # the baseline: only later commits by others count
     await sessions.load()

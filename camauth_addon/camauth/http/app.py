@@ -60,6 +60,7 @@ def route_table(pages: Pages) -> list[Route]:
         Route("DELETE", "/api/keys/{key_id}", api_keys.revoke_key, Access.ADMIN),
         Route("GET", "/api/events", events.list_events, Access.ADMIN),
         Route("GET", "/api/stats", stats.stats, Access.ADMIN),
+        Route("GET", "/api/warnings", stats.warnings, Access.ADMIN),
         Route("GET", "/api/ws", ws.websocket, Access.ADMIN),
         Route("GET", "/api/lockouts", lockouts.list_lockouts, Access.ADMIN),
         Route("DELETE", "/api/lockouts", lockouts.lift_all, Access.ADMIN),

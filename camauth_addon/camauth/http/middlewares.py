@@ -12,7 +12,7 @@ from ..core.identity import SOURCE_DISABLED, Identity
 from ..errors import CamAuthError
 from .access import Handler
 from .app_keys import SERVICES, SETTINGS
-from .client_ip import client_address
+from .client_ip import client_address, peer_is_trusted
 from .context import RequestContext, set_context
 from .credentials import read_credential
 from .forward_auth import FORWARD_AUTH_PATH, decide_forward_auth
@@ -83,9 +83,22 @@ async def _refresh_cookie(
         set_session_cookie(response, refreshed, auth)
 
 
+def _observe(request: web.Request) -> None:
+    """Note configuration problems this request shows (see core.warnings)."""
+    auth, warnings = request.app[SETTINGS].auth, request.app[SERVICES].warnings
+    headers = request.headers
+    if "X-Forwarded-For" in headers and not peer_is_trusted(request, auth.trusted_proxies):
+        warnings.forwarded_for_from(request.remote or "unknown")
+    if not auth.cookie_secure and (
+        request.secure or headers.get("X-Forwarded-Proto", "").lower() == "https"
+    ):
+        warnings.https_without_secure_cookie()
+
+
 def _context(request: web.Request) -> RequestContext:
     ctx = RequestContext(client_address(request, request.app[SETTINGS].auth.trusted_proxies))
     set_context(request, ctx)
+    _observe(request)
     try:
         identify(request, ctx)
     except Exception:

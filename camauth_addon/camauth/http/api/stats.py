@@ -1,4 +1,4 @@
-"""Statistics for dashboards and the Home Assistant integration (cheap to poll)."""
+"""Statistics and observed configuration problems, for dashboards and Home Assistant."""
 
 from __future__ import annotations
 
@@ -10,3 +10,9 @@ from ..app_keys import SERVICES
 async def stats(request: web.Request) -> web.Response:
     """The current statistics."""
     return web.json_response(await request.app[SERVICES].stats.collect())
+
+
+async def warnings(request: web.Request) -> web.Response:
+    """Configuration problems CamAuth has observed (see core.warnings)."""
+    found = request.app[SERVICES].warnings.current()
+    return web.json_response({"warnings": [warning.as_json() for warning in found]})
