@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import html
 from importlib import resources
 
 from aiohttp import web
 
 from ..const import LOGIN_PATH
+from ..core.redirects import safe_return_path
 
 _TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
 STATIC_PREFIX = "/static/camauth/"
@@ -24,8 +26,9 @@ class Pages:
         self._files = {name: _load(name) for name in ("login.html", "login.js", "login.css")}
 
     async def login(self, request: web.Request) -> web.Response:
-        """The login form."""
-        return self._serve("login.html")
+        """The login form, carrying the judged return address (``rd``)."""
+        return_to = safe_return_path(request.query.get("rd"))
+        return self._render("login.html", return_to=return_to)
 
     async def root(self, request: web.Request) -> web.Response:
         """Nothing lives at the root yet: go to the login page."""
@@ -37,6 +40,18 @@ class Pages:
         if name not in self._files or name.endswith(".html"):
             raise web.HTTPNotFound()
         return self._serve(name)
+
+    def _render(self, name: str, **values: str) -> web.Response:
+        """A page with ``{{name}}`` placeholders filled in, every value HTML-escaped."""
+        text = self._files[name].decode("utf-8")
+        for key, value in values.items():
+            text = text.replace("{{" + key + "}}", html.escape(value, quote=True))
+        return web.Response(
+            text=text,
+            content_type="text/html",
+            charset="utf-8",
+            headers={"Cache-Control": "no-store"},
+        )
 
     def _serve(self, name: str) -> web.Response:
         suffix = name[name.rfind(".") :]
