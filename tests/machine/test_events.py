@@ -104,8 +104,11 @@ async def test_every_event_type_is_logged_once_and_streamed_once(
         await call(service, "DELETE", f"/api/keys/{temp['id']}", 200, headers=admin)
         await call(service, "DELETE", "/api/users/bob", 200, headers=admin)
         wrong = {"username": "viewer", "password": "not the password at all"}
-        await call(service, "POST", "/api/login", 401, json=wrong)
-        await call(service, "POST", "/api/login", 429, json=viewer_login)  # locked: no event
+        # From a browser that has not logged in as viewer (no device cookie): a stranger.
+        stranger = await service.fresh_client()
+        await call(service, "POST", "/api/login", 401, json=wrong, session=stranger)
+        locked = await call(service, "POST", "/api/login", 429, json=viewer_login, session=stranger)
+        assert locked["code"] == "rate_limited"  # locked: no event
         lifted = await call(service, "DELETE", "/api/lockouts", 200, headers=admin)
         assert lifted["lifted"] == 1
         service.services.bus.emit(MARKER)

@@ -122,8 +122,10 @@ async def test_stats_name_the_instance_and_each_users_activity(
         "locked_out": False,
     }
     await service.login("viewer", VIEWER_PASSWORD)
+    stranger = await service.fresh_client()  # no device cookie: counted against the name
+    wrong = {"username": "viewer", "password": "x"}
     for _ in range(10):  # the per-username limit: viewer is locked out
-        await service.request("POST", "/api/login", json={"username": "viewer", "password": "x"})
+        await stranger.post(service.url("/api/login"), json=wrong)
     later = await call(service, "GET", "/api/stats", 200, headers=admin)
     assert later["instance_id"] == first["instance_id"]
     viewer = {entry["username"]: entry for entry in later["user_activity"]}["viewer"]

@@ -289,9 +289,9 @@ async def test_every_attempt_costs_one_verification_and_refusals_cost_none(
     calls: list[bool] = []
     original = hasher.verify
 
-    async def counting(password: str, stored: str | None) -> bool:
+    async def counting(password: str, stored: str | None, **options: Any) -> bool:
         calls.append(stored is None)
-        return await original(password, stored)
+        return await original(password, stored, **options)
 
     monkeypatch.setattr(hasher, "verify", counting)
     for _ in range(5):

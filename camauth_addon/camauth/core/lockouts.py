@@ -24,8 +24,10 @@ LOCKOUT_MIN_WINDOW = 10
 MAX_IN_FLIGHT = 8
 MAX_CLIENT_KEYS = 20_000
 MAX_UNKNOWN_USER_KEYS = 5_000
+MAX_DEVICE_KEYS = 20_000
 KIND_CLIENT = "client"
 KIND_USERNAME = "username"
+KIND_DEVICE = "device"  # a known browser (core.devices): counted on its own, never announced
 
 
 def client_key(address: str) -> str:
@@ -71,6 +73,7 @@ class Attempt:
     username: str
     known: bool
     stamp: float
+    device: str | None = None  # a device known to this user: judged on its own failures only
 
 
 class LoginGuard:
@@ -84,11 +87,14 @@ class LoginGuard:
         self._clients = Counter(client_windows, MAX_CLIENT_KEYS)
         self._users = Counter(user_windows)
         self._unknown = Counter(user_windows, MAX_UNKNOWN_USER_KEYS)
+        self._devices = Counter(user_windows, MAX_DEVICE_KEYS)
         self._active: dict[tuple[str, str], Lockout] = {}
         self._in_flight: dict[tuple[str, str], int] = {}
         self._ids = itertools.count(1)
 
     def _counters(self, attempt: Attempt) -> list[tuple[str, str, Counter]]:
+        if attempt.device is not None:  # not stopped by what others did, nor counted for them
+            return [(KIND_DEVICE, attempt.device, self._devices)]
         users = self._users if attempt.known else self._unknown
         return [
             (KIND_CLIENT, client_key(attempt.client), self._clients),
@@ -113,6 +119,10 @@ class LoginGuard:
         lockout = self._active.get((KIND_CLIENT, key))
         return max(lockout.until - now if lockout else 0.0, self._clients.wait(key, now))
 
+    def device_blocked(self, device: str, now: float) -> bool:
+        """Whether a known device has used up its own limits (then it counts as a stranger)."""
+        return self._devices.wait(device, now) > 0
+
     def begin(self, attempt: Attempt) -> None:
         """Note an attempt in progress: parallel guesses per key are capped, not unlimited."""
         for kind, key, _ in self._counters(attempt):
@@ -134,7 +144,7 @@ class LoginGuard:
         for kind, key, counter in self._counters(attempt):
             counter.add(key, now)
             wait = _locking_wait(counter, key, now)
-            if wait <= 0:
+            if wait <= 0 or kind == KIND_DEVICE:
                 continue
             current = self._active.get((kind, key))
             if current is None:
@@ -201,7 +211,7 @@ class LoginGuard:
             )
             if all(_locking_wait(c, lockout.key, now) <= 0 for c in counters):
                 self._end(lockout, "expired")
-        for counter in (self._clients, self._users, self._unknown):
+        for counter in (self._clients, self._users, self._unknown, self._devices):
             counter.prune(now)
 
     def tracked_keys(self) -> int:

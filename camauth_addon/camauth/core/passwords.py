@@ -25,6 +25,8 @@ from typing import TypeVar
 import bcrypt
 
 from ..errors import BadRequest, TooManyRequests
+from .hashing import FairQueue, QueueFull
+from .lockouts import client_key
 
 T = TypeVar("T")
 
@@ -130,34 +132,68 @@ def _lower_priority() -> None:
 
 
 class PasswordHasher:
-    """Runs bcrypt in a small thread pool so the event loop never waits for it."""
+    """Runs bcrypt in a small thread pool, shared fairly (see core.hashing), off the loop."""
 
-    def __init__(
-        self, rounds: int = DEFAULT_ROUNDS, workers: int | None = None, max_pending: int = 64
-    ) -> None:
-        """Leave one core to the event loop; refuse work beyond ``max_pending`` queued hashes."""
+    def __init__(self, rounds: int = DEFAULT_ROUNDS, workers: int | None = None) -> None:
+        """Leave one core to the event loop."""
         self.rounds = rounds
-        workers = workers or max(1, usable_cpus() - 1)
+        self._workers = workers or max(1, usable_cpus() - 1)
         self._executor = ThreadPoolExecutor(
-            workers, thread_name_prefix="camauth-bcrypt", initializer=_lower_priority
+            self._workers, thread_name_prefix="camauth-bcrypt", initializer=_lower_priority
         )
-        self._slots = asyncio.Semaphore(max_pending)
+        self._running = 0
+        self._queue: FairQueue[asyncio.Future[None]] = FairQueue()
 
-    async def _run(self, func: Callable[[], T]) -> T:
-        if self._slots.locked():
-            raise TooManyRequests(
-                "Too many logins in progress, try again shortly", retry_after=1, key="busy"
-            )
-        async with self._slots:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, func)
+    async def _run(self, func: Callable[[], T], client: str, priority: bool) -> T:
+        loop = asyncio.get_running_loop()
+        if self._running < self._workers and not self._queue:
+            self._running += 1
+        else:
+            await self._wait_for_turn(loop.create_future(), client, priority)
+        try:
+            return await loop.run_in_executor(self._executor, func)
+        finally:
+            self._release()
 
-    async def hash(self, password: str) -> str:
-        """Hash off the event loop."""
-        return await self._run(partial(hash_password, password, self.rounds))
+    async def _wait_for_turn(
+        self, ticket: asyncio.Future[None], client: str, priority: bool
+    ) -> None:
+        try:
+            evicted = self._queue.push(ticket, client_key(client), priority=priority)
+        except QueueFull:
+            raise _busy() from None
+        if evicted is not None and not evicted.done():
+            evicted.set_exception(_busy())
+        try:
+            await ticket
+        except asyncio.CancelledError:
+            if not self._queue.remove(ticket) and ticket.done() and not ticket.cancelled():
+                self._release()  # the turn was handed over just now: pass it on
+            raise
 
-    async def verify(self, password: str, stored: str | None) -> bool:
+    def _release(self) -> None:
+        """Hand the finished hash's turn to the next waiting one, if any."""
+        while (ticket := self._queue.pop()) is not None:
+            if not ticket.done():
+                ticket.set_result(None)
+                return
+        self._running -= 1
+
+    @property
+    def waiting(self) -> int:
+        """How many hashes wait for a turn."""
+        return len(self._queue)
+
+    async def hash(self, password: str, *, client: str = "", priority: bool = True) -> str:
+        """Hash off the event loop (an admin's own action: first in line by default)."""
+        return await self._run(partial(hash_password, password, self.rounds), client, priority)
+
+    async def verify(
+        self, password: str, stored: str | None, *, client: str = "", priority: bool = False
+    ) -> bool:
         """Verify off the event loop; ``None`` (unknown user) checks a dummy hash and fails."""
-        ok = await self._run(partial(verify_password, password, stored or _DUMMY_HASH))
+        check = partial(verify_password, password, stored or _DUMMY_HASH)
+        ok = await self._run(check, client, priority)
         return ok and stored is not None
 
     def needs_rehash(self, stored: str) -> bool:
@@ -167,3 +203,9 @@ class PasswordHasher:
     def close(self) -> None:
         """Stop the worker threads."""
         self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _busy() -> TooManyRequests:
+    return TooManyRequests(
+        "Too many logins in progress, try again shortly", retry_after=1, key="busy"
+    )

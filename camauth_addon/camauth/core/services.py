@@ -16,6 +16,7 @@ from ..storage.db import Database, instance_id
 from .api_keys import KeyService
 from .audit import AuditLog
 from .authn import Authenticator
+from .devices import DeviceCookies
 from .events import EventBus
 from .live import LiveConnections
 from .lockouts import LoginGuard
@@ -77,6 +78,7 @@ async def open_services(
     db = Database(data_dir / DATABASE_FILE)
     await db.open()
     origin = secrets.token_hex(8)  # names this process's events in the shared audit log
+    secret = secret or secrets.token_hex(32)
     bus, live = EventBus(), LiveConnections()
     hasher = hasher or PasswordHasher()
     guard = LoginGuard(
@@ -84,9 +86,7 @@ async def open_services(
         parse_windows(auth.failed_login_user_rate_limit),
         bus,
     )
-    sessions = SessionService(
-        db, TokenCodec(secret or secrets.token_hex(32)), auth, bus, live, origin
-    )
+    sessions = SessionService(db, TokenCodec(secret), auth, bus, live, origin)
     keys = KeyService(db, bus, live, origin)
     users = UserService(db, hasher, bus, sessions.directory, origin)
     audit = AuditLog(db, bus, origin)
@@ -106,7 +106,7 @@ async def open_services(
         users=users,
         sessions=sessions,
         keys=keys,
-        logins=LoginService(db, hasher, guard, users, sessions, bus),
+        logins=LoginService(db, hasher, guard, users, sessions, bus, DeviceCookies(secret)),
         lockouts=guard,
         audit=audit,
         stats=stats,

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
-from ..const import COOKIE_NAME
+from ..const import COOKIE_NAME, DEVICE_COOKIE, DEVICE_COOKIE_DAYS
 from ..core.sessions import LoginResult
 from ..options import AuthSettings
 
@@ -40,6 +40,19 @@ def set_session_cookie(
         path="/",
         httponly=True,
         samesite="Lax",
+        secure=auth.cookie_secure,
+    )
+
+
+def set_device_cookie(response: web.StreamResponse, value: str, auth: AuthSettings) -> None:
+    """Set ``camauth_device``: this browser is known to the user it logged in as (a year)."""
+    response.set_cookie(
+        DEVICE_COOKIE,
+        value,
+        max_age=DEVICE_COOKIE_DAYS * 86400,
+        path="/",
+        httponly=True,
+        samesite="Strict",  # only ever needed by this site's own login form
         secure=auth.cookie_secure,
     )
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 import voluptuous as vol
 from aiohttp import web
 
+from ...const import DEVICE_COOKIE
+from ...core.devices import Device
 from ...core.passwords import MAX_LENGTH
 from ...errors import BadRequest
 from ..access import require_identity
 from ..app_keys import SERVICES, SETTINGS
 from ..context import client_of, context
+from ..credentials import session_cookie
 from ..request import read_json, text
-from ..responses import clear_session_cookie, set_session_cookie, success
+from ..responses import clear_session_cookie, set_device_cookie, set_session_cookie, success
 
 LOGIN_SCHEMA = vol.Schema(
     # An empty name is a failed login like any other, not a different-looking 400.
@@ -34,14 +37,29 @@ def user_agent(request: web.Request) -> str:
     return request.headers.get("User-Agent", "")[:256]
 
 
+def _device(request: web.Request) -> Device | None:
+    """The browser's device cookie, if it is one of ours (two of them count as none)."""
+    header = request.headers.get("Cookie")
+    try:
+        value = session_cookie(header, DEVICE_COOKIE) if header else None
+    except BadRequest:
+        return None
+    return request.app[SERVICES].logins.devices.check(value)
+
+
 async def login(request: web.Request) -> web.Response:
     """Exchange a username and password for a session token and cookie."""
-    logins, client = request.app[SERVICES].logins, client_of(request)
-    logins.check_client(client)
+    logins, client, device = request.app[SERVICES].logins, client_of(request), _device(request)
+    logins.check_client(client, device)
     body = await read_json(request, LOGIN_SCHEMA)
-    result = await logins.login(body["username"], body["password"], client, user_agent(request))
-    response = web.json_response(result.as_json())
-    set_session_cookie(response, result, request.app[SETTINGS].auth)
+    done = await logins.login(
+        body["username"], body["password"], client, user_agent(request), device
+    )
+    response = web.json_response(done.result.as_json())
+    auth = request.app[SETTINGS].auth
+    set_session_cookie(response, done.result, auth)
+    if done.device_cookie is not None:
+        set_device_cookie(response, done.device_cookie, auth)
     return response
 
 
