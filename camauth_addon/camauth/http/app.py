@@ -34,6 +34,8 @@ from .schemas import (
     BUSY,
     CROSS_SITE,
     DOCUMENT,
+    EXAMPLE_NEW_PASSWORD,
+    EXAMPLE_PASSWORD,
     HEALTH,
     INVALID_LOGIN,
     INVALID_QUERY,
@@ -111,7 +113,7 @@ def route_table(pages: Pages) -> list[Route]:
             session.login,
             Access.PUBLIC,
             body=session.LOGIN_SCHEMA,
-            example={"username": "alice", "password": "correct horse battery"},
+            example={"username": "alice", "password": EXAMPLE_PASSWORD},
             responses=(
                 Reply(200, "Logged in.", LOGIN_RESULT, headers=("SetSessionCookie",)),
                 INVALID_LOGIN,
@@ -138,7 +140,7 @@ def route_table(pages: Pages) -> list[Route]:
             session.change_password,
             Access.SESSION,
             body=session.PASSWORD_SCHEMA,
-            example={"old_password": "correct horse battery", "password": "tangerine comet 9"},
+            example={"old_password": EXAMPLE_PASSWORD, "password": EXAMPLE_NEW_PASSWORD},
             responses=(
                 Reply(200, "Changed; a new session.", LOGIN_RESULT, ("SetSessionCookie",)),
                 *WEAK_PASSWORD,
@@ -154,7 +156,7 @@ def route_table(pages: Pages) -> list[Route]:
             users.create_user,
             Access.ADMIN,
             body=users.CREATE_SCHEMA,
-            example={"username": "alice", "password": "correct horse battery", "role": "viewer"},
+            example={"username": "alice", "password": EXAMPLE_PASSWORD, "role": "viewer"},
             responses=(Reply(201, "Created.", USER), *WEAK_PASSWORD, USER_EXISTS, BUSY),
         ),
         Route(
@@ -170,7 +172,7 @@ def route_table(pages: Pages) -> list[Route]:
             users.set_password,
             Access.ADMIN,
             body=users.PASSWORD_SCHEMA,
-            example={"password": "correct horse battery"},
+            example={"password": EXAMPLE_PASSWORD},
             responses=(done, *WEAK_PASSWORD, USER_NOT_FOUND, BUSY),
         ),
         Route(

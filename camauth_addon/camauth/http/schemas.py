@@ -94,6 +94,10 @@ class Failure:
 
 
 SECONDS = "Seconds since 1970-01-01 UTC."
+# Examples for the document, not credentials of anything.
+EXAMPLE_PASSWORD = "correct horse battery"  # noqa: S105  # nosec B105
+EXAMPLE_NEW_PASSWORD = "tangerine comet 9"  # noqa: S105  # nosec B105
+EXAMPLE_TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl"  # noqa: S105  # nosec B105
 
 ROLE = shape(
     "Role",
@@ -155,7 +159,7 @@ LOGIN_RESULT = shape(
     },
     "A new session: its token (also set as the `camauth_token` cookie).",
     example={
-        "token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl",
+        "token": EXAMPLE_TOKEN,
         "expires_at": "2026-01-31T12:00:00Z",
         "username": "alice",
         "role": "viewer",
@@ -194,7 +198,7 @@ PASSWORD_RESET_RESULT = shape(
             description="The generated password, only when none was given; shown once.",
         ): str,
     },
-    example={"success": True, "username": "alice", "password": "5yVv2pQz0Hq8Cw3rLk9tXnAe"},
+    example={"success": True, "username": "alice", "password": EXAMPLE_NEW_PASSWORD},
 )
 REVOKE_SESSIONS_RESULT = shape(
     "RevokeSessionsResult",
