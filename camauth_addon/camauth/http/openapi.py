@@ -403,11 +403,20 @@ def _generic_failures(route: Route, builder: _Builder) -> list[Failure]:
     if route.method not in SAFE_METHODS:
         failures.append(CROSS_SITE)
     if route.body is not None:
-        failures += [INVALID_JSON, MISSING_FIELD]
+        fields = route.body.schema
+        failures.append(INVALID_JSON)
+        if any(isinstance(key, vol.Required) for key in fields):
+            failures.append(MISSING_FIELD)
         if route.body.extra == vol.PREVENT_EXTRA:
             failures.append(UNKNOWN_FIELD)
-        failures += [INVALID_FIELD, *builder.met, NOT_JSON, TOO_LARGE]
+        if not all(_is_domain_validator(value) for value in fields.values()):
+            failures.append(INVALID_FIELD)  # a domain validator answers with its own code
+        failures += [*builder.met, NOT_JSON, TOO_LARGE]
     return failures
+
+
+def _is_domain_validator(value: Any) -> bool:
+    return inspect.isfunction(value) and getattr(value, "__wrapped__", None) in VALIDATORS
 
 
 def _unique(failures: Iterable[Failure]) -> list[Failure]:
