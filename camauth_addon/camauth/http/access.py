@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import voluptuous as vol
 from aiohttp import web
 
 from ..const import SAFE_METHODS
@@ -16,20 +17,30 @@ from ..errors import BadRequest, CamAuthError, Forbidden, Unauthorized
 from .app_keys import SETTINGS
 from .client_ip import peer_is_trusted
 from .context import context
+from .schemas import Failure, Reply
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """One entry of the route table: method, path, handler, access level, and its document."""
+    """One entry of the route table: method, path, handler, access level, and its document.
+
+    ``body`` is the voluptuous schema the handler reads its JSON body with (``read_json``),
+    ``example`` an example of that body, ``query`` the schema of the query parameters it
+    accepts, and ``responses`` its success :class:`Reply` and the :class:`Failure` answers
+    specific to it. The answers every route of its access level gives (401, 403, the body's
+    400, 413 and 415) are not listed: ``camauth.http.openapi`` derives them.
+    """
 
     method: str
     path: str
     handler: Handler
     access: Access
-    body: Any = None  # the voluptuous schema of the JSON body, if it takes one
-    responses: tuple[int, ...] = ()  # statuses it answers besides the generic ones
+    body: vol.Schema | None = None
+    example: Any = None
+    query: vol.Schema | None = None
+    responses: tuple[Reply | Failure, ...] = ()
 
 
 def allowed_hosts(request: web.Request) -> set[str]:

@@ -139,5 +139,15 @@ def decide_forward_auth(request: web.Request) -> web.Response:
 
 
 async def forward_auth(request: web.Request) -> web.Response:
-    """The route behind ``/api/auth`` (the gateway middleware answers it first, directly)."""
+    """Forward-auth: may the proxied request pass, and as whom.
+
+    The authentication request of a reverse proxy (nginx ``auth_request``, Traefik
+    ``forwardAuth``, Caddy ``forward_auth``), for every request to the camera UI. Any method
+    is answered alike, and the body is never read. The caller is identified like everywhere
+    else, and the answer is only ever 200 (with ``Remote-User`` and ``Remote-Role``), 401 or
+    403: an internal error answers 401, and ambiguous credentials are no identity. A viewer
+    passes only with safe methods; a webhook key only for its own path prefixes. When
+    ``auth.enabled`` is off every request passes as ``anonymous`` with role ``admin``.
+    """
+    # The gateway middleware answers /api/auth itself; this route makes the path exist.
     return decide_forward_auth(request)

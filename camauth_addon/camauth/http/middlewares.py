@@ -21,8 +21,14 @@ from .responses import json_error, set_session_cookie
 _LOGGER = logging.getLogger(__name__)
 
 ANONYMOUS_ADMIN = Identity("anonymous", ROLE_ADMIN, SOURCE_DISABLED)
-# Translation keys of the errors aiohttp itself raises (routing, body size).
-_HTTP_KEYS = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
+# Translation keys of the errors aiohttp itself raises (routing, body size, a WebSocket
+# handshake that is not one); every error answer carries a code.
+_HTTP_KEYS = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "body_too_large",
+}
 
 
 async def _render_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -35,7 +41,8 @@ async def _render_errors(request: web.Request, handler: Handler) -> web.StreamRe
         if err.status < 400:
             raise
         headers = {k: v for k, v in err.headers.items() if k.lower() in ("allow", "retry-after")}
-        return json_error(err.status, err.reason, headers, key=_HTTP_KEYS.get(err.status))
+        key = _HTTP_KEYS.get(err.status, "http_error")
+        return json_error(err.status, err.reason, headers, key=key)
     except Exception:
         _LOGGER.exception("Unexpected error on %s %s", request.method, request.path)
         return json_error(500, "Internal server error", key="internal_error")
@@ -158,7 +165,7 @@ def _has_control_character(value: str) -> bool:
 async def header_guard_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Refuse control characters in header values (the pure-Python HTTP parser lets them in)."""
     if any(_has_control_character(value) for value in request.headers.values()):
-        return json_error(400, "Control character in a header value")
+        return json_error(400, "Control character in a header value", key="bad_header")
     return await handler(request)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from typing import Any
@@ -102,8 +103,12 @@ class _Refused(vol.Invalid):
 
 
 def checked(validate: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """A domain validator (raising :class:`BadRequest`) as a voluptuous one."""
+    """A domain validator (raising :class:`BadRequest`) as a voluptuous one.
 
+    It keeps the domain validator as ``__wrapped__``: the OpenAPI generator describes it.
+    """
+
+    @functools.wraps(validate)
     def run(value: Any) -> Any:
         try:
             return validate(value)

@@ -94,7 +94,14 @@ class _Client:
 
 
 async def websocket(request: web.Request) -> web.WebSocketResponse:
-    """Stream events to an admin session or API key, for as long as it stays one."""
+    """Stream events to an admin session or API key, for as long as it stays one.
+
+    A WebSocket of JSON text frames, server to client (``StreamMessage``): ``hello`` once,
+    then each event as it happens, and the statistics after every minute without one.
+    Messages the client sends are read and ignored. A client that falls behind is
+    disconnected; the stream closes when the credential stops being an admin's. A browser's
+    handshake must come from this site (its ``Origin`` is checked).
+    """
     # A browser sends Origin on WebSocket handshakes: refuse other sites (CSWSH).
     check_same_origin(request)
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT, max_msg_size=MAX_INCOMING)

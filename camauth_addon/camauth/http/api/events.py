@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import voluptuous as vol
 from aiohttp import web
 
 from ...core.audit import MAX_PAGE
@@ -11,8 +12,31 @@ from ...core.events import EVENT_TYPES
 from ...errors import BadRequest
 from ...storage.events import EventQuery
 from ..app_keys import SERVICES
+from ..schemas import EVENT_TYPE
 
-_PARAMS = {"type", "username", "client", "since", "until", "before", "limit"}
+DEFAULT_LIMIT = 100
+_SINCE_1970 = "(seconds since 1970-01-01 UTC)"
+_TIME = vol.All(vol.Coerce(float), vol.Range(min=0))
+# The query string it accepts, for the document: parse_query below reads exactly these.
+QUERY_SCHEMA = vol.Schema(
+    {
+        vol.Optional("type", description="Only events of this type."): EVENT_TYPE,
+        vol.Optional("username", description="Only events about this username (exact)."): str,
+        vol.Optional("client", description="Only events from this client address (exact)."): str,
+        vol.Optional("since", description=f"Only events at or after this time {_SINCE_1970}."): (
+            _TIME
+        ),
+        vol.Optional("until", description=f"Only events before this time {_SINCE_1970}."): _TIME,
+        vol.Optional(
+            "before",
+            description="Only events whose `id` is smaller: to page, pass the smallest `id` seen.",
+        ): vol.All(vol.Coerce(int), vol.Range(min=0)),
+        vol.Optional("limit", default=DEFAULT_LIMIT, description="How many events at most."): (
+            vol.All(vol.Coerce(int), vol.Range(min=1, max=MAX_PAGE))
+        ),
+    }
+)
+_PARAMS = {str(key) for key in QUERY_SCHEMA.schema}
 
 
 def _number(query: dict[str, str], name: str, *, integer: bool) -> float | None:
@@ -52,12 +76,16 @@ def parse_query(query: dict[str, str]) -> EventQuery:
         since=_number(query, "since", integer=False),
         until=_number(query, "until", integer=False),
         before=int(before) if before is not None else None,
-        limit=int(limit) if limit is not None else 100,
+        limit=int(limit) if limit is not None else DEFAULT_LIMIT,
     )
 
 
 async def list_events(request: web.Request) -> web.Response:
-    """Events matching ``type``, ``username``, ``client``, a time range, ``before``, ``limit``."""
+    """The audit log, newest first.
+
+    Events matching every filter given. To page, pass the smallest ``id`` of a page as
+    ``before``.
+    """
     if len(request.query) != len(set(request.query)):
         raise BadRequest("Each query parameter may be given once", key="invalid_query")
     query = parse_query(dict(request.query))

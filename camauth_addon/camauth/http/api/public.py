@@ -34,6 +34,9 @@ async def auth_status(request: web.Request) -> web.Response:
 
 
 async def openapi(request: web.Request) -> web.Response:
-    """The OpenAPI document of this API (shipped in the package, kept in the repository)."""
+    """The OpenAPI document of this API.
+
+    Generated from the route table by ``script/gen_openapi.py``, and shipped in the package.
+    """
     body = resources.files("camauth").joinpath("openapi.json").read_bytes()
     return web.Response(body=body, content_type="application/json")

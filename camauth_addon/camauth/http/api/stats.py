@@ -13,6 +13,10 @@ async def stats(request: web.Request) -> web.Response:
 
 
 async def warnings(request: web.Request) -> web.Response:
-    """Configuration problems CamAuth has observed (see core.warnings)."""
+    """Configuration problems CamAuth has observed.
+
+    Problems the requests it serves show, such as ``X-Forwarded-For`` from a peer that is not
+    a trusted proxy, or HTTPS while ``auth.cookie_secure`` is off (see core.warnings).
+    """
     found = request.app[SERVICES].warnings.current()
     return web.json_response({"warnings": [warning.as_json() for warning in found]})
