@@ -8,7 +8,6 @@ document lists that no call produces fails, and so does an answer it does not de
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import json
 import subprocess
@@ -27,6 +26,7 @@ from openapi_spec_validator import validate
 
 from camauth.const import ROLES, VERSION
 from camauth.core.events import EVENT_TYPES
+from camauth.core.hashing import FairQueue
 from camauth.core.policy import Access
 from camauth.http import openapi, ws
 from camauth.http.api.events import QUERY_SCHEMA, parse_query
@@ -542,14 +542,17 @@ class Scene:
     values: dict[str, str]
 
     async def send(self, method: str, template: str, call: Call) -> ClientResponse:
+        # "anonymous" is a stranger every time: no device cookie from an earlier login.
+        self.anonymous.cookie_jar.clear(lambda cookie: cookie.key == "camauth_device")
         if call.then == "lock":
             await self.anonymous.post(
                 self.service.url("/api/login"), json={"username": "nobody", "password": "x"}
             )
         hasher = self.service.services.hasher
-        slots = hasher._slots
-        if call.then == "busy":
-            hasher._slots = asyncio.Semaphore(0)  # every hashing slot taken
+        saved = hasher._running, hasher._queue
+        if call.then == "busy":  # every hashing thread taken, and no room to wait
+            hasher._running = hasher._workers
+            hasher._queue = FairQueue(per_client=0, max_waiting=0, max_priority=0)
         try:
             client = self.service.client if call.who == "cookie" else self.anonymous
             options = dict(call.options)
@@ -559,7 +562,7 @@ class Scene:
             path = (call.path or template).format(**self.values)
             return await client.request(method, self.service.url(path), headers=pairs, **options)
         finally:
-            hasher._slots = slots
+            hasher._running, hasher._queue = saved
 
 
 @pytest.fixture

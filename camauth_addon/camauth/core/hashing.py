@@ -86,6 +86,8 @@ class FairQueue(Generic[J]):
 
     def _evict_for(self, client: str) -> J:
         """Make room for ``client`` by dropping the newest job of the last client in line."""
+        if not self._clients:
+            raise QueueFull
         last = max(self._clients, key=self._rank)
         if self._rank(last) <= self._rank(client):
             raise QueueFull  # the newcomer would not be served sooner than anyone waiting
