@@ -28,12 +28,15 @@ async def ensure_admin(services: Services, *, reset: bool) -> str | None:
     return None
 
 
-def print_banner(password: str, url: str, *, reset: bool, stream: TextIO = sys.stderr) -> None:
+def print_banner(
+    password: str, url: str, *, reset: bool, listening: str = "", stream: TextIO = sys.stderr
+) -> None:
     """The one place a password is ever printed: a banner on stderr, not a log line."""
     title = "Admin password RESET (auth.reset_admin_password)" if reset else "Welcome to CamAuth"
     lines = [
         title,
         "",
+        *([f"  Listening:  {listening}"] if listening else []),
         f"  Log in at:  {url}",
         f"  Username:   {ADMIN_USERNAME}",
         f"  Password:   {password}",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from ..const import LOGIN_PATH, VERSION
+from ..const import DEFAULT_HOST, LOGIN_PATH, VERSION
 from ..core.services import Services, open_services
 from ..http.app import create_app
 from ..jwt_secret import JwtSecret
@@ -34,6 +34,13 @@ class ServeConfig:
 def prepare_data_dir(path: Path) -> None:
     """Create the data directory, readable by this user only."""
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def listening_on(host: str, port: int) -> str:
+    """Where the service really listens, in words."""
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104  # nosec B104
+        return f"port {port} on every network interface ({host or DEFAULT_HOST})"
+    return f"port {port} on {host} only"
 
 
 def public_url(host: str, port: int) -> str:
@@ -80,7 +87,8 @@ async def run(settings: Settings, secret: JwtSecret, config: ServeConfig) -> Non
         reset = settings.auth.reset_admin_password
         password = await ensure_admin(services, reset=reset)
         if password is not None:
-            print_banner(password, url, reset=reset)
+            listening = listening_on(config.host, config.port)
+            print_banner(password, url, reset=reset, listening=listening)
         runner = await _serve(settings, services, sock)
         _LOGGER.info("CamAuth %s listening on %s:%d (%s)", VERSION, config.host, config.port, url)
         discovery = await start_discovery(services, config.data_dir, config.port)
