@@ -11,7 +11,7 @@ from camauth.cli.serve import listening_on, public_url
     ("host", "listening", "url"),
     [
         (
-            "0.0.0.0",
+            "0.0.0.0",  # noqa: S104 - the text, not a bind
             "port 8971 on every network interface (0.0.0.0)",
             "http://127.0.0.1:8971/login",
         ),
