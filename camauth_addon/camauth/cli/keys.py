@@ -8,10 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 from ..const import ROLE_VIEWER, ROLES
-from ..core.api_keys import validate_name, validate_paths
+from ..core.api_keys import ApiKey, validate_name, validate_paths
 from ..core.services import Services
 from ..errors import NotFound
-from ..storage.api_keys import ApiKey
 from .shell import SHELL, Prompt
 
 

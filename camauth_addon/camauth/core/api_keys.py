@@ -26,6 +26,8 @@ from .live import LiveConnections
 from .paths import is_canonical
 from .sessions import NOBODY, Actor
 
+__all__ = ["ApiKey", "KeyDirectory", "KeyService", "NewKey", "validate_name", "validate_paths"]
+
 KEY_PATTERN = re.compile(r"camauth_([0-9a-f]{8})_([A-Za-z0-9_-]{43})")
 NAME_PATTERN = re.compile(r"[A-Za-z0-9 ._-]{1,64}")
 PATH_PREFIX = re.compile(r"/[A-Za-z0-9._~/-]{0,255}")

@@ -17,6 +17,8 @@ import time
 from ..storage import events as store
 from ..storage.db import Database
 from ..storage.events import EventQuery
+
+__all__ = ["MAX_PAGE", "AuditLog", "EventQuery"]
 from .events import Event, EventBus
 
 _LOGGER = logging.getLogger(__name__)

@@ -7,10 +7,9 @@ import math
 import voluptuous as vol
 from aiohttp import web
 
-from ...core.audit import MAX_PAGE
+from ...core.audit import MAX_PAGE, EventQuery
 from ...core.events import EVENT_TYPES
 from ...errors import BadRequest
-from ...storage.events import EventQuery
 from ..app_keys import SERVICES
 from ..schemas import EVENT_TYPE
 
