@@ -33,6 +33,7 @@ NEW_PASSWORD = "granite willow ferry 58"
 ORDERINGS = ["before-the-read", "during-the-login"]
 
 Change = Callable[[], Awaitable[None]]
+AdminAction = Callable[["Race"], Awaitable[None]]  # a change that needs the race to run in
 
 
 class Hold:
@@ -342,3 +343,72 @@ async def test_a_held_login_without_a_change_succeeds(race: Race) -> None:
     status, body = await race.login_racing("during-the-login", "alice", ALICE, nothing)
     assert status == 200, body
     await assert_acts_as(race, body["token"], "alice", "viewer")
+
+
+# A password change by the user is a login too: it proved the current password, and must not
+# win over an admin's reset or revoke-all that commits while it is being checked (an admin
+# who resets a stolen account must not be overridden by the thief's change in flight).
+
+ADMIN_CHOICE = "orchid basalt kettle 62"
+
+
+async def admin_set_to_choice(race: Race) -> None:
+    await race.admin("PUT", "/api/users/viewer/password", json={"password": ADMIN_CHOICE})
+
+
+async def admin_reset_to_choice(race: Race) -> None:
+    await race.admin("POST", "/api/users/viewer/reset_password", json={"password": ADMIN_CHOICE})
+
+
+async def admin_revokes_all(race: Race) -> None:
+    await race.admin("POST", "/api/users/viewer/revoke_sessions")
+
+
+async def admin_deletes(race: Race) -> None:
+    await race.admin("DELETE", "/api/users/viewer")
+
+
+# The admin's action, and the password that logs in afterwards (None: the user is gone).
+ADMIN_ACTIONS: dict[str, tuple[AdminAction, str | None]] = {
+    "set": (admin_set_to_choice, ADMIN_CHOICE),
+    "reset": (admin_reset_to_choice, ADMIN_CHOICE),
+    "revoke-all": (admin_revokes_all, VIEWER_PASSWORD),
+    "delete": (admin_deletes, None),
+}
+
+
+@pytest.mark.parametrize("action", ADMIN_ACTIONS)
+async def test_an_own_password_change_loses_to_an_admin_change_made_while_it_is_checked(
+    race: Race, action: str
+) -> None:
+    admin_action, password_after = ADMIN_ACTIONS[action]
+    status, body = await race.login("viewer", VIEWER_PASSWORD)
+    assert status == 200
+    session = body["token"]
+    hold = race.hasher.hold_next_verify()
+    change = asyncio.create_task(
+        race.call(
+            "PUT",
+            "/api/auth/password",
+            session,
+            json={"old_password": VIEWER_PASSWORD, "password": NEW_PASSWORD},
+        )
+    )
+    try:
+        await asyncio.wait_for(hold.reached.wait(), WAIT)
+        await admin_action(race)
+        sids = race.sids()
+    finally:
+        hold.release()
+    status, body = await asyncio.wait_for(change, WAIT)
+
+    assert status == 401, body
+    assert "token" not in body
+    assert race.sids() == sids  # no session for the change that lost
+    # The admin's decision stands: the password is the one it left, not the change's.
+    assert (await race.login("viewer", NEW_PASSWORD))[0] == 401
+    if password_after is not None:
+        status, body = await race.login("viewer", password_after)
+        assert status == 200, body
+    else:
+        assert (await race.login("viewer", VIEWER_PASSWORD))[0] == 401
