@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import ClientSession, ClientWebSocketResponse, WSMessage, WSMsgType
 
-from tests.service.conftest import Service
+from tests.service.conftest import Service, ServiceFactory
+from tests.service.test_serve_process import run_camauth
 
 from .helpers import WAIT, admin_key, admin_token, call, create_key, events_until, open_stream
 
@@ -221,3 +223,51 @@ async def test_an_api_key_stream_survives_the_revocation_of_another_key(
         assert await events_until(ws, "api_key_revoked") == []
         assert not ws.closed
         await ws.close()
+
+
+# Changes made from the shell reach a running service within a second (it follows SQLite's
+# data_version); they end streams in the same way.
+
+SHELL_CASES = {
+    "users-delete": (("users", "delete", "alice"), "session", CREDENTIAL_ENDED, "user_deleted"),
+    "users-role": (("users", "role", "alice", "viewer"), "session", ACCESS_LOST, "role_changed"),
+    "users-passwd": (
+        ("users", "passwd", "alice", "--generate"),
+        "session",
+        CREDENTIAL_ENDED,
+        "password_reset",
+    ),
+    "keys-revoke": (("keys", "revoke", "streamer"), "api_key", CREDENTIAL_ENDED, "api_key_revoked"),
+}
+
+
+@pytest.mark.parametrize("case", SHELL_CASES)
+async def test_a_shell_change_ends_the_stream_it_revokes(
+    start_service: ServiceFactory, tmp_path: Path, case: str
+) -> None:
+    args, credential, code, revocation_event = SHELL_CASES[case]
+    service = await start_service(data_dir=tmp_path)
+    await service.services.users.create("alice", ALICE, "admin")
+    admin = bearer(await admin_token(service))
+    if credential == "session":
+        login = {"username": "alice", "password": ALICE}
+        headers = bearer((await call(service, "POST", "/api/login", 200, json=login))["token"])
+        witness_headers = {"X-API-Key": await admin_key(service, "witness")}
+    else:
+        created = await create_key(service, "streamer", "admin", auth=admin)
+        headers = {"X-API-Key": created["key"]}
+        witness_headers = admin
+
+    async with ClientSession() as session:
+        stream = await connect(session, service, headers)
+        witness = await connect(session, service, witness_headers)
+        await prove_live(Setup(service, stream, witness, admin, "", 0), "marker")
+        done = run_camauth(*args[:2], "--data-dir", str(tmp_path), *args[2:])
+        assert done.returncode == 0, done.stderr
+        frames = await frames_until_closed(stream)  # bounded: the service syncs every second
+        assert await events_until(witness, revocation_event) == []
+        await witness.close()
+
+    assert frames[-1].type == WSMsgType.CLOSE, frames
+    assert stream.close_code == code, (frames, stream.close_code)
+    assert events_in(frames) == [], frames
