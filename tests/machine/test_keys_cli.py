@@ -11,12 +11,16 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from camauth.const import DATABASE_FILE
 from camauth.core.api_keys import KeyDirectory
 from camauth.core.live import LiveConnections
 from camauth.storage.api_keys import list_keys
 from camauth.storage.db import connect
 from tests.service.conftest import ServiceFactory
+from tests.service.test_serve_process import clean_env, run_camauth
+from tests.service.test_users_cli import failed
 
 from .helpers import KEY_RE, call, poll_until
 
@@ -173,3 +177,44 @@ async def test_a_running_service_sees_shell_changes(
     assert [(e["username"], e["detail"]["name"]) for e in events] == [("shell", "shell-made")]
     assert keys(tmp_path, "revoke", "shell-made").returncode == 0
     assert await poll_until(profile_status, 401) == 401
+
+
+def test_data_dir_is_accepted_after_the_action(tmp_path: Path) -> None:
+    """``camauth keys <action> ... --data-dir X`` for every action."""
+    data = tmp_path / "data"
+    data.mkdir()
+    connect(data / DATABASE_FILE).close()
+    decoy = tmp_path / "decoy"  # where the command would go if it ignored --data-dir
+    decoy.mkdir()
+    env = clean_env(CAMAUTH_DATA_DIR=str(decoy))
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        result = run_camauth("keys", *args, "--data-dir", str(data), env=env)
+        assert result.returncode == 0, result.stderr
+        return result
+
+    assert run("list").stdout.startswith("No API keys.")
+    key = added_key(run("add", "frigate", "--role", "admin"))
+    assert run("list").stdout.split("\t")[:3] == ["1", "frigate", "admin"]
+    assert "Revoked API key frigate" in run("revoke", "frigate").stdout
+    assert directory(data).authenticate(key, time.time()) is None
+    assert list(decoy.iterdir()) == []
+
+
+@pytest.mark.parametrize("exists", [True, False], ids=["empty-directory", "no-directory"])
+@pytest.mark.parametrize("args", [("list",), ("add", "frigate")], ids=["list", "add"])
+def test_a_directory_without_a_database_is_an_error_and_stays_untouched(
+    tmp_path: Path, exists: bool, args: tuple[str, ...]
+) -> None:
+    data = tmp_path / "data"
+    if exists:
+        data.mkdir()
+    for argv in (["--data-dir", str(data), *args], [*args, "--data-dir", str(data)]):
+        result = run_camauth("keys", *argv)
+        failed(result, "no CamAuth database", str(data))
+        assert result.stdout == ""
+        assert re.search(KEY_RE, result.stderr) is None
+    if exists:
+        assert list(data.iterdir()) == []
+    else:
+        assert not data.exists()

@@ -76,9 +76,18 @@ class Service:
 ServiceFactory = Callable[..., Awaitable[Service]]
 
 
-async def open_test_services(data_dir: Path, auth: AuthSettings, secret: str = SECRET) -> Services:
-    """The services on a real database file in ``data_dir``, with fast real bcrypt."""
-    hasher = PasswordHasher(rounds=TEST_ROUNDS, workers=2)
+async def open_test_services(
+    data_dir: Path,
+    auth: AuthSettings,
+    secret: str = SECRET,
+    *,
+    hasher: PasswordHasher | None = None,
+) -> Services:
+    """The services on a real database file in ``data_dir``, with fast real bcrypt.
+
+    ``hasher`` replaces the default one (for tests that hold a login at a chosen point).
+    """
+    hasher = hasher or PasswordHasher(rounds=TEST_ROUNDS, workers=2)
     return await open_services(data_dir, auth, secret, hasher=hasher)
 
 
@@ -101,10 +110,11 @@ async def start_service(tmp_path: Path) -> AsyncIterator[ServiceFactory]:
         data_dir: Path | None = None,
         seed: bool = True,
         secret: str = SECRET,
+        hasher: PasswordHasher | None = None,
     ) -> Service:
         settings = settings or Settings()
         data_dir = data_dir or tmp_path
-        services = await open_test_services(data_dir, settings.auth, secret)
+        services = await open_test_services(data_dir, settings.auth, secret, hasher=hasher)
         try:
             if seed and await services.users.get("admin") is None:
                 await services.users.create("admin", ADMIN_PASSWORD, "admin")

@@ -157,8 +157,12 @@ def serving(
     data_dir: Path | None,
     *extra: str,
     env: dict[str, str] | None = None,
+    healthy: bool = True,
 ) -> Iterator[Served]:
-    """Start ``camauth serve``, wait until healthy; it never outlives the block."""
+    """Start ``camauth serve``, wait until healthy; it never outlives the block.
+
+    With ``healthy`` off the block starts as soon as the process does.
+    """
     port = free_port()
     log = workdir / f"camauth-stderr-{next(_logs)}.log"
     with log.open("wb") as stderr:
@@ -172,7 +176,8 @@ def serving(
         )
     served = Served(popen, port, log, data_dir)
     try:
-        wait_healthy(served)
+        if healthy:
+            wait_healthy(served)
         yield served
     finally:
         if popen.poll() is None:
@@ -353,6 +358,32 @@ def test_stop_signal_exits_zero_and_logs_stopping(tmp_path: Path, sig: int) -> N
     with serving(tmp_path, tmp_path / "data") as served:
         assert served.stop(sig) == 0
         text = served.stderr()
+    assert "Stopping" in text
+    assert "Traceback" not in text
+
+
+def first_accepted_connection(served: Served) -> socket.socket:
+    """Try to connect until the port first accepts (bounded); the connected socket."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        assert served.popen.poll() is None, served.stderr()
+        try:
+            return socket.create_connection(("127.0.0.1", served.port), timeout=1)
+        except ConnectionRefusedError:
+            time.sleep(0.001)  # polling for the port, not ordering events
+    raise AssertionError(f"camauth never accepted a connection: {served.stderr()}")
+
+
+def test_sigterm_the_moment_the_port_accepts_still_stops_cleanly(tmp_path: Path) -> None:
+    """Signal handlers are installed before anything listens: no window where SIGTERM kills."""
+    with serving(tmp_path, tmp_path / "data", healthy=False) as served:
+        connection = first_accepted_connection(served)
+        try:
+            status = served.stop(signal.SIGTERM)
+        finally:
+            connection.close()
+        text = served.stderr()
+    assert status == 0, text
     assert "Stopping" in text
     assert "Traceback" not in text
 

@@ -11,14 +11,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from aiohttp import ClientSession
 
 from camauth.core.passwords import hash_password, hash_rounds, verify_password
 from camauth.storage.db import connect
 from camauth.storage.users import User, get_user, list_users
 from tests import helpers
+from tests.machine.helpers import WAIT, events_until
 
 from .conftest import TEST_ROUNDS
-from .test_serve_process import Served, call, clean_env, serving
+from .test_serve_process import Served, call, clean_env, run_camauth, serving
 
 ALICE = "meadow copper falcon 9"
 ALICE_NEW = "orchard lantern quill 5"
@@ -283,6 +285,50 @@ def test_users_honours_camauth_data_dir(tmp_path: Path) -> None:
     assert stored(data, "alice") is not None
 
 
+def test_data_dir_is_accepted_after_the_action(tmp_path: Path) -> None:
+    """``camauth users <action> ... --data-dir X``: the option after the action, every action."""
+    data = tmp_path / "data"
+    create_database(data)
+    decoy = tmp_path / "decoy"  # where the command would go if it ignored --data-dir
+    decoy.mkdir()
+    env = clean_env(CAMAUTH_DATA_DIR=str(decoy))
+
+    def run(*args: str) -> str:
+        return ok(run_camauth("users", *args, "--data-dir", str(data), env=env))
+
+    assert run("list") == ""
+    assert "Added alice (viewer)" in run("add", "alice", "--generate")
+    assert "Password of alice changed" in run("passwd", "alice", "--generate")
+    assert "alice is now admin" in run("role", "alice", "admin")
+    assert "Added bob (admin)" in run("add", "bob", "--role", "admin", "--generate")
+    assert "Deleted alice" in run("delete", "alice")
+    assert run("list") == "bob\tadmin\n"
+    assert list(decoy.iterdir()) == []
+
+
+@pytest.mark.parametrize("exists", [True, False], ids=["empty-directory", "no-directory"])
+@pytest.mark.parametrize(
+    "args",
+    [("list",), ("add", "alice", "--generate"), ("role", "alice", "admin")],
+    ids=["list", "add", "role"],
+)
+def test_a_directory_without_a_database_is_an_error_and_stays_untouched(
+    tmp_path: Path, exists: bool, args: tuple[str, ...]
+) -> None:
+    data = tmp_path / "data"
+    if exists:
+        data.mkdir()
+    for argv in (["--data-dir", str(data), *args], [*args, "--data-dir", str(data)]):
+        result = run_camauth("users", *argv)
+        failed(result, "no CamAuth database", str(data))
+        assert result.stdout == ""
+        assert "Generated password" not in result.stderr
+    if exists:
+        assert list(data.iterdir()) == []
+    else:
+        assert not data.exists()
+
+
 # Beside a running service
 
 
@@ -340,3 +386,32 @@ def test_running_service_sees_role(tmp_path: Path, before: str, after: str) -> N
         assert answer.headers["Remote-User"] == "alice"
         admin_only = call(served.url("/api/users"), headers=bearer).status
         assert admin_only == (200 if after == "admin" else 403)
+
+
+async def test_shell_changes_reach_the_running_services_event_stream(tmp_path: Path) -> None:
+    """Each ``camauth users`` change is streamed on ``/api/ws`` once, and logged once."""
+    data = tmp_path / "data"
+    with serving(tmp_path, data) as served:
+        admin = {"Authorization": f"Bearer {served.token('admin', served.banner_password())}"}
+        async with ClientSession() as session:
+            ws = await session.ws_connect(served.url("/api/ws"), headers=admin)
+            assert (await ws.receive_json(timeout=WAIT))["type"] == "hello"
+            steps = [
+                (("add", "alice", "--role", "admin", "--password-stdin"), "user_created"),
+                (("passwd", "alice", "--password-stdin"), "password_reset"),
+                (("role", "alice", "viewer"), "role_changed"),
+                (("delete", "alice"), "user_deleted"),
+            ]
+            streamed = []
+            for args, kind in steps:
+                ok(users(data, *args, stdin=ALICE + "\n", create=False))
+                # The service notices within a second (bounded by WAIT per message).
+                before = await events_until(ws, kind)
+                assert before == [], (kind, before)
+                streamed.append(kind)
+            await ws.close()
+        logged = call(served.url("/api/events?username=alice"), headers=admin).json()
+        assert served.stop() == 0
+    assert streamed == [kind for _, kind in steps]
+    assert [event["type"] for event in reversed(logged)] == streamed  # stored once, not twice
+    assert all(event["detail"]["source"] == "shell" for event in logged), logged

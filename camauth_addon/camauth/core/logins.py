@@ -156,6 +156,6 @@ class LoginService:
         except Unauthorized as err:
             raise Unauthorized("Current password is incorrect", key="wrong_password") from err
         user = await self._users.set_password(
-            user.username, new_password, Actor(user.username, client)
+            user.username, new_password, Actor(user.username, client), checked=user
         )
         return await self._sessions.start(user, client, user_agent, None)

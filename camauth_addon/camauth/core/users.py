@@ -86,9 +86,19 @@ class UserService:
         return user
 
     async def set_password(
-        self, username: str, password: str, actor: Actor = NOBODY, *, generated: bool = False
+        self,
+        username: str,
+        password: str,
+        actor: Actor = NOBODY,
+        *,
+        generated: bool = False,
+        checked: User | None = None,
     ) -> User:
-        """Set a password (policy checked unless generated); the user's sessions end."""
+        """Set a password (policy checked unless generated); the user's sessions end.
+
+        ``checked``: the user as read when their current password was verified; a password
+        change or revocation committed since then wins (401), as it does over a login.
+        """
         if not generated:
             check_policy(password, username)
         new_hash = await self._hasher.hash(password)
@@ -105,6 +115,7 @@ class UserService:
             generated=generated,
             event_for=event_for,
             origin=self._origin,
+            generation=checked.generation if checked is not None else None,
         )
         self._directory.remove_user_sessions(user.id)
         self._bus.publish(event)

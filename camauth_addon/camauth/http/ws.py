@@ -42,8 +42,9 @@ class _Client:
         self.ws = ws
         self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_SIZE)
         self.sender: asyncio.Task[None] | None = None
+        self.reader: asyncio.Task[None] | None = None
         self.ended = False
-        self.closer: asyncio.Task[None] | None = None
+        self.reason: CloseReason | None = None
 
     def on_event(self, event: Event) -> None:
         if self.ended:
@@ -68,11 +69,19 @@ class _Client:
             transport.abort()  # close() would wait for a buffer a dead client never reads
 
     def revoke(self, reason: CloseReason) -> None:
-        """The credential no longer allows this stream: nothing more is sent, then close."""
-        self._stop_sending()
-        self.closer = asyncio.create_task(self._close(reason))
+        """The credential no longer allows this stream: nothing more is sent, then close.
 
-    async def _close(self, reason: CloseReason) -> None:
+        The handler closes it once the reader is out of ``receive()``: closed from another
+        task while a read waits, aiohttp drops the connection without waiting for the
+        client's Close frame, and the client may then see 1006 instead of ``reason``.
+        """
+        self._stop_sending()
+        self.reason = reason
+        if self.reader is not None:
+            self.reader.cancel()
+
+    async def close(self, reason: CloseReason) -> None:
+        """Send ``reason`` and wait (bounded) for the client's Close frame."""
         try:
             await asyncio.wait_for(
                 self.ws.close(code=reason.code, message=reason.message.encode()), CLOSE_TIMEOUT
@@ -108,24 +117,32 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     await ws.prepare(request)
     client = _Client(request, ws)
     services = request.app[SERVICES]
+    client.reader = asyncio.create_task(_read(ws))
     unwatch = watch_access(request, Target("GET", request.path, access=Access.ADMIN), client.revoke)
     unsubscribe = services.bus.subscribe(client.on_event)
     request.app[WEBSOCKETS].add(ws)
     client.sender = asyncio.create_task(client.send_loop())
     try:
-        async for _ in ws:  # incoming messages are not used; reading keeps pings flowing
-            pass
+        await asyncio.wait([client.reader])  # until the client leaves or access is revoked
+        if client.reason is not None:
+            await client.close(client.reason)
     finally:
         unwatch()
         unsubscribe()
         request.app[WEBSOCKETS].discard(ws)
         client.sender.cancel()
+        client.reader.cancel()
         with contextlib.suppress(asyncio.CancelledError, ConnectionError):
             await client.sender
-        if client.closer is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await client.closer
+        with contextlib.suppress(asyncio.CancelledError):
+            await client.reader
     return ws
+
+
+async def _read(ws: web.WebSocketResponse) -> None:
+    """Read until the client closes: incoming messages are not used, but keep pings flowing."""
+    async for _ in ws:
+        pass
 
 
 async def close_websockets(app: web.Application) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 from ..const import ROLE_ADMIN
 from ..core.events import Event
 from ..core.names import lookup_key
-from ..errors import Conflict, NotFound
+from ..errors import Conflict, NotFound, Unauthorized
 from .db import transaction
 from .events import insert_event
 
@@ -120,10 +120,17 @@ def set_password(
     generated: bool,
     event_for: EventFor,
     origin: str,
+    generation: int | None = None,
 ) -> tuple[User, Event]:
-    """Store a new hash, end every session of the user, and move its generation on."""
+    """Store a new hash, end every session of the user, and move its generation on.
+
+    With ``generation`` (a change authorised by the current password, checked at that
+    generation), a password change or revocation that committed since wins: 401.
+    """
     with transaction(conn):
-        user = require_user(conn, name)
+        user = require_user(conn, name) if generation is None else get_user(conn, name)
+        if user is None or (generation is not None and user.generation != generation):
+            raise Unauthorized("Current password is incorrect", key="wrong_password")
         conn.execute(
             "UPDATE users SET password_hash = ?, password_generated = ?, password_changed_at = ?,"
             " generation = generation + 1 WHERE id = ?",
