@@ -67,8 +67,8 @@ class HoldingHasher(PasswordHasher):
         self._next = Hold()
         return self._next
 
-    async def verify(self, password: str, stored: str | None) -> bool:
-        ok = await super().verify(password, stored)
+    async def verify(self, password: str, stored: str | None, **options: Any) -> bool:
+        ok = await super().verify(password, stored, **options)
         hold, self._next = self._next, None  # one-shot: the change's own checks pass through
         if hold is not None:
             await hold.wait()
