@@ -246,10 +246,7 @@ class CamAuthCoordinator(DataUpdateCoordinator[CamAuthSnapshot]):
 
     def user(self, user_key: str) -> UserActivity | None:
         """The current activity of one user, or None when CamAuth no longer has them."""
-        for user in self.data.stats.user_activity:
-            if user.key == user_key:
-                return user
-        return None
+        return next((u for u in self.data.stats.user_activity if u.key == user_key), None)
 
     def is_current_device(self, device: dr.DeviceEntry) -> bool:
         """Whether a device still stands for this CamAuth or one of its users."""
