@@ -449,3 +449,33 @@ def test_pip_install_of_the_addon_gives_a_working_command(tmp_path: Path) -> Non
     assert package.is_relative_to(venv)
     for shipped in ("static/login.html", "data/common-passwords.txt", "openapi.json", "py.typed"):
         assert (package / shipped).is_file(), shipped
+
+
+def _shim(folder: Path, body: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    shim = folder / "python3.13"
+    shim.write_text(f"#!/bin/sh\n{body}\n", encoding="utf-8")
+    shim.chmod(0o755)
+    return shim
+
+
+def test_find_python_skips_a_broken_shim(tmp_path: Path) -> None:
+    broken = _shim(tmp_path / "broken", "echo 'pyenv: python3.13: command not found' >&2; exit 127")
+    working = _shim(tmp_path / "working", f'exec "{sys.executable}" "$@"')
+    path = f"{broken.parent}:{working.parent}:/usr/bin:/bin"
+    env = {**os.environ, "PATH": path, "PYTHON": str(broken)}
+    found = subprocess.run(
+        [str(ROOT / "script/find-python")], env=env, capture_output=True, text=True, check=False
+    )
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.strip() == str(working)
+    assert "is not a working Python 3.13" in found.stderr
+
+
+def test_find_python_refuses_another_version(tmp_path: Path) -> None:
+    other = _shim(tmp_path / "other", 'exec /usr/bin/python3 "$@"')  # Debian's 3.11
+    env = {**os.environ, "PATH": f"{other.parent}:/usr/bin:/bin", "PYTHON": str(other)}
+    found = subprocess.run(
+        [str(ROOT / "script/find-python")], env=env, capture_output=True, text=True, check=False
+    )
+    assert found.stdout.strip() != str(other)

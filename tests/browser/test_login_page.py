@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import quote, urljoin, urlsplit
 
 from playwright.async_api import Browser, Page
 
+from tests.data import DATA
 from tests.service.conftest import ADMIN_PASSWORD, Service
 
-PAYLOADS = Path(__file__).parents[3].joinpath("shared/testdata/openredirects.txt")
+PAYLOADS = DATA / "openredirects.txt"
 
 
 async def _sign_in(page: Page, username: str, password: str) -> None:

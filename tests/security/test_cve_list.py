@@ -9,7 +9,6 @@ import string
 import time
 from dataclasses import replace
 from ipaddress import ip_network
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -18,6 +17,7 @@ from aiohttp import ClientSession
 
 from camauth.lockouts import MAX_CLIENT_KEYS, MAX_UNKNOWN_USER_KEYS, Attempt
 from camauth.options import ProxySettings, Settings
+from tests.data import DATA
 from tests.service.test_access_matrix import PUBLIC
 
 from .conftest import ADMIN_PASSWORD, VIEWER_PASSWORD, Service, ServiceFactory, with_auth
@@ -33,7 +33,7 @@ from .helpers import (
     token_for,
 )
 
-PAYLOADS = Path(__file__).parents[3].joinpath("shared/testdata/openredirects.txt")
+PAYLOADS = DATA / "openredirects.txt"
 STRONG = "granite valley orchard 5"
 
 # Routes anyone may call (one list, kept by the access matrix); the rest answer 401.

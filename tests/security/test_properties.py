@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import unicodedata
-from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 from camauth.redirects import safe_return_path
+from tests.data import DATA
 
 from .helpers import PROPERTY
 
-PAYLOADS = Path(__file__).parents[3].joinpath("shared/testdata/openredirects.txt")
+PAYLOADS = DATA / "openredirects.txt"
 TRICKY = "/\\:@.%?#&=;, \t\n\r\x00\x0b\x7f\x85\u2028\u3000\uff0f\uff3c\u3002\uff45vil.example"
 TEXT = st.one_of(
     st.text(),

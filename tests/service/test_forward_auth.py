@@ -11,7 +11,6 @@ import asyncio
 import html
 import time
 from http.cookies import SimpleCookie
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
@@ -21,6 +20,7 @@ from aiohttp import ClientResponse
 from multidict import CIMultiDict
 
 from camauth.redirects import safe_return_path
+from tests.data import DATA
 
 from .conftest import (
     ADMIN_PASSWORD,
@@ -30,7 +30,7 @@ from .conftest import (
     with_auth,
 )
 
-PAYLOADS = Path(__file__).parents[3].joinpath("shared/testdata/openredirects.txt")
+PAYLOADS = DATA / "openredirects.txt"
 UNAUTHORIZED = {"error": "Authentication required"}
 READ_ONLY = {"error": "Viewers have read-only access"}
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}

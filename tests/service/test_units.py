@@ -1,24 +1,69 @@
-"""Modules on their own: options, the JWT secret, the store, sessions, tokens, the header guard."""
+"""Modules on their own: options, the JWT secret, the store, users, passwords, sessions, tokens,
+return addresses and the header guard, called directly on real files."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import itertools
+import json
+import os
+import re
 import sqlite3
 import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit
 
+import bcrypt
+import jwt
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
+from camauth import sessions as sessions_db
 from camauth import store
+from camauth import users as users_db
 from camauth.api.middlewares import header_guard_middleware
-from camauth.errors import ConfigError
-from camauth.jwt_secret import find_jwt_secret, generate_jwt_secret
-from camauth.options import Settings, parse_options
+from camauth.errors import BadRequest, ConfigError, Conflict, NotFound
+from camauth.jwt_secret import MIN_SECRET_LENGTH, find_jwt_secret, generate_jwt_secret
+from camauth.options import (
+    MAX_SESSION_LENGTH,
+    AuditSettings,
+    AuthSettings,
+    ProxySettings,
+    Settings,
+    load_options,
+    parse_options,
+)
+from camauth.passwords import (
+    DEFAULT_ROUNDS,
+    PasswordHasher,
+    WeakPassword,
+    check_policy,
+    hash_password,
+    hash_rounds,
+    verify_password,
+)
+from camauth.redirects import safe_return_path
 from camauth.sessions import Principal, Session, SessionDirectory
 from camauth.tokens import TokenCodec
+from tests.data import DATA
+
+from .conftest import TEST_ROUNDS
 
 SECRET = "k" * 40
+OPEN_REDIRECTS = DATA / "openredirects.txt"
+
+
+def wide(text: str) -> str:
+    """The full-width form of ASCII text, as an East Asian keyboard types it."""
+    return "".join(chr(ord(ch) + 0xFEE0) if "!" <= ch <= "~" else ch for ch in text)
 
 
 def test_options_default_to_the_settings_defaults() -> None:
@@ -36,11 +81,70 @@ def test_options_default_to_the_settings_defaults() -> None:
         ({"proxy": {"header_map": {"user": "bad header"}}}, "proxy.header_map.user"),
         ({"audit": {"max_events": 10}}, "audit.max_events"),
         ({"extra": 1}, "extra"),
+        ({"auth": {"bogus": 1}}, "auth.bogus"),
+        ({"auth": "yes"}, "auth"),
+        ({"auth": []}, "auth"),
+        ({"auth": {"enabled": "yes"}}, "auth.enabled"),
+        ({"auth": {"session_length": "x"}}, "auth.session_length"),
+        ({"auth": {"session_length": 5}}, "auth.session_length"),
+        ({"auth": {"session_length": 59, "refresh_time": 0}}, "auth.session_length"),
+        ({"auth": {"session_length": MAX_SESSION_LENGTH + 1}}, "auth.session_length"),
+        ({"auth": {"session_length": -86400}}, "auth.session_length"),
+        ({"auth": {"refresh_time": -1}}, "auth.refresh_time"),
+        ({"auth": {"refresh_time": "10"}}, "auth.refresh_time"),
+        ({"auth": {"refresh_time": 86400}}, "auth.refresh_time"),
+        ({"auth": {"session_length": 3600, "refresh_time": 7200}}, "auth.refresh_time"),
+        ({"auth": {"failed_login_rate_limit": "lots"}}, "auth.failed_login_rate_limit"),
+        ({"auth": {"failed_login_rate_limit": 5}}, "auth.failed_login_rate_limit"),
+        ({"auth": {"failed_login_rate_limit": "1/fortnight"}}, "auth.failed_login_rate_limit"),
+        ({"auth": {"failed_login_user_rate_limit": ""}}, "auth.failed_login_user_rate_limit"),
+        (
+            {"auth": {"failed_login_user_rate_limit": "1/second"}},
+            "auth.failed_login_user_rate_limit",
+        ),
+        (
+            {"auth": {"failed_login_user_rate_limit": "101/hour"}},
+            "auth.failed_login_user_rate_limit",
+        ),
+        (
+            {"auth": {"failed_login_user_rate_limit": "lots"}},
+            "auth.failed_login_user_rate_limit",
+        ),
+        ({"auth": {"trusted_proxies": "10.0.0.0/8"}}, "auth.trusted_proxies"),
+        ({"auth": {"trusted_proxies": ["not-an-ip"]}}, "auth.trusted_proxies"),
+        ({"auth": {"trusted_proxies": ["10.0.0.0/8", 5]}}, "auth.trusted_proxies"),
+        ({"auth": {"trusted_proxies": ["10.0.0.0/33"]}}, "auth.trusted_proxies"),
+        ({"auth": {"trusted_proxies": ["::/129"]}}, "auth.trusted_proxies"),
+        ({"auth": {"trusted_proxies": [None]}}, "auth.trusted_proxies"),
+        ({"auth": {"trusted_proxies": [""]}}, "auth.trusted_proxies"),
+        ({"auth": {"reset_admin_password": "true"}}, "auth.reset_admin_password"),
+        ({"auth": {"cookie_secure": 1}}, "auth.cookie_secure"),
+        ({"proxy": {"auth_secret": 5}}, "proxy.auth_secret"),
+        ({"proxy": {"auth_secret": "x" * 4097}}, "proxy.auth_secret"),
+        ({"proxy": {"header_map": {"user": "X-User\r\nX-Evil: 1"}}}, "proxy.header_map.user"),
+        ({"proxy": {"header_map": {"role": ""}}}, "proxy.header_map.role"),
+        ({"proxy": {"header_map": {"groups": 5}}}, "proxy.header_map.groups"),
+        ({"proxy": {"header_map": {"bogus": "X-Bogus"}}}, "proxy.header_map.bogus"),
+        ({"proxy": {"separator": ""}}, "proxy.separator"),
+        ({"proxy": {"separator": "123456789"}}, "proxy.separator"),
+        ({"proxy": {"default_role": "Admin"}}, "proxy.default_role"),
+        ({"proxy": {"logout_url": 5}}, "proxy.logout_url"),
+        ({"audit": {"retention_days": 0}}, "audit.retention_days"),
+        ({"audit": {"retention_days": 3651}}, "audit.retention_days"),
+        ({"log_level": "loud"}, "log_level"),
+        ({"log_level": 5}, "log_level"),
+        ({"log_level": None}, "log_level"),
+        ({"jwt_secret": 5}, "jwt_secret"),
+        ({"jwt_secret": "x" * 4097}, "jwt_secret"),
     ],
 )
 def test_bad_options_name_the_option(raw: dict[str, object], fragment: str) -> None:
-    with pytest.raises(ConfigError, match=fragment):
+    with pytest.raises(ConfigError, match=fragment) as caught:
         parse_options(raw)
+    message = str(caught.value)
+    assert message.startswith(f"invalid option '{fragment}"), message
+    assert "\n" not in message  # one line at start-up
+    assert len(message) > len(f"invalid option '{fragment}': "), message  # and a reason
 
 
 def test_ipv6_and_mapped_trusted_proxies() -> None:
@@ -149,3 +253,1026 @@ async def test_header_guard_refuses_control_characters() -> None:
     passed = await header_guard_middleware(good, handler)
     assert isinstance(passed, web.Response)
     assert passed.text == "reached"
+
+
+# Options: defaults, good values, strict types, files
+
+
+def test_explicit_defaults_and_no_file_equal_the_settings_defaults() -> None:
+    explicit = {
+        "jwt_secret": "",
+        "auth": {
+            "enabled": True,
+            "session_length": 86400,
+            "refresh_time": 1800,
+            "failed_login_rate_limit": "1/second;5/minute;20/hour",
+            "trusted_proxies": [],
+            "reset_admin_password": False,
+            "cookie_secure": False,
+        },
+        "proxy": {"auth_secret": "", "header_map": {}, "separator": ",", "default_role": "viewer"},
+        "log_level": "info",
+    }
+    assert parse_options(explicit) == Settings()
+    assert load_options(None) == Settings()
+    assert Settings().auth == AuthSettings()
+    assert Settings().proxy == ProxySettings()
+    assert Settings().audit == AuditSettings()
+    assert Settings().auth.trusted_proxies == ()  # trust no proxy unless told
+
+
+@pytest.mark.parametrize("raw", [[], [1, 2], "options", 5, None, True])
+def test_options_must_be_an_object(raw: Any) -> None:
+    with pytest.raises(ConfigError, match="top level"):
+        parse_options(raw)
+
+
+def _get(settings: Settings, path: str) -> Any:
+    value: Any = settings
+    for part in path.split("."):
+        value = value[part] if isinstance(value, dict) else getattr(value, part)
+    return value
+
+
+@pytest.mark.parametrize(
+    ("raw", "path", "expected"),
+    [
+        ({"auth": {"enabled": False}}, "auth.enabled", False),
+        ({"auth": {"session_length": 60, "refresh_time": 0}}, "auth.session_length", 60),
+        (
+            {"auth": {"session_length": MAX_SESSION_LENGTH}},
+            "auth.session_length",
+            MAX_SESSION_LENGTH,
+        ),
+        ({"auth": {"refresh_time": 0}}, "auth.refresh_time", 0),
+        ({"auth": {"session_length": 3600, "refresh_time": 3599}}, "auth.refresh_time", 3599),
+        (
+            {"auth": {"failed_login_rate_limit": "10/minute;100/hour"}},
+            "auth.failed_login_rate_limit",
+            "10/minute;100/hour",
+        ),
+        (
+            {"auth": {"failed_login_user_rate_limit": "100/hour"}},
+            "auth.failed_login_user_rate_limit",
+            "100/hour",
+        ),
+        (
+            {"auth": {"failed_login_user_rate_limit": "3/minute;20/hour"}},
+            "auth.failed_login_user_rate_limit",
+            "3/minute;20/hour",
+        ),
+        ({"auth": {"reset_admin_password": True}}, "auth.reset_admin_password", True),
+        ({"auth": {"cookie_secure": True}}, "auth.cookie_secure", True),
+        ({"proxy": {"auth_secret": "p" * 40}}, "proxy.auth_secret", "p" * 40),
+        (
+            {"proxy": {"header_map": {"user": "Remote-User", "groups": "X_Forwarded_Groups"}}},
+            "proxy.header_map",
+            {"user": "Remote-User", "groups": "X_Forwarded_Groups"},
+        ),
+        ({"proxy": {"header_map": {"email": " X-Email "}}}, "proxy.header_map.email", "X-Email"),
+        ({"proxy": {"separator": "|"}}, "proxy.separator", "|"),
+        ({"proxy": {"default_role": "admin"}}, "proxy.default_role", "admin"),
+        (
+            {"proxy": {"logout_url": "https://sso.example/logout"}},
+            "proxy.logout_url",
+            "https://sso.example/logout",
+        ),
+        ({"audit": {"retention_days": 1}}, "audit.retention_days", 1),
+        ({"log_level": "DEBUG"}, "log_level", "debug"),
+        ({"log_level": "warning"}, "log_level", "warning"),
+        ({"jwt_secret": "s" * 64}, "jwt_secret", "s" * 64),
+    ],
+)
+def test_good_options_are_kept(raw: dict[str, Any], path: str, expected: Any) -> None:
+    assert _get(parse_options(raw), path) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("10.0.0.1", "10.0.0.1/32"),
+        (" 192.168.1.0/24 ", "192.168.1.0/24"),
+        ("192.168.1.5/24", "192.168.1.0/24"),
+        ("0.0.0.0/0", "0.0.0.0/0"),
+        ("::1", "::1/128"),
+        ("fd00::/8", "fd00::/8"),
+        ("2001:db8::/32", "2001:db8::/32"),
+        ("2001:db8::1/64", "2001:db8::/64"),
+        ("fe80::/10", "fe80::/10"),
+        ("::/0", "::/0"),
+        ("::ffff:10.0.0.0/104", "10.0.0.0/8"),
+        ("::ffff:192.168.1.1", "192.168.1.1/32"),
+    ],
+)
+def test_trusted_proxies_accept_ipv4_and_ipv6(value: str, expected: str) -> None:
+    auth = parse_options({"auth": {"trusted_proxies": [value]}}).auth
+    assert [str(network) for network in auth.trusted_proxies] == [expected]
+
+
+BOOLEAN_OPTIONS = ["auth.enabled", "auth.reset_admin_password", "auth.cookie_secure"]
+INTEGER_OPTIONS = [
+    "auth.session_length",
+    "auth.refresh_time",
+    "audit.retention_days",
+    "audit.max_events",
+]
+
+
+def _nested(path: str, value: Any) -> dict[str, Any]:
+    section, name = path.split(".")
+    return {section: {name: value}}
+
+
+@pytest.mark.parametrize("path", BOOLEAN_OPTIONS)
+@pytest.mark.parametrize("value", [1, 0, "true", "false", "yes", None, 1.0])
+def test_booleans_must_be_real_booleans(path: str, value: Any) -> None:
+    with pytest.raises(ConfigError, match=f"'{re.escape(path)}'"):
+        parse_options(_nested(path, value))
+
+
+@pytest.mark.parametrize("path", BOOLEAN_OPTIONS)
+@pytest.mark.parametrize("value", [True, False])
+def test_booleans_accept_true_and_false(path: str, value: bool) -> None:
+    assert _get(parse_options(_nested(path, value)), path) is value
+
+
+@pytest.mark.parametrize("path", INTEGER_OPTIONS)
+@pytest.mark.parametrize("value", [True, False, 1.5, 3600.0, "3600", None, [3600]])
+def test_integers_refuse_booleans_fractions_and_text(path: str, value: Any) -> None:
+    with pytest.raises(ConfigError, match=f"'{re.escape(path)}'"):
+        parse_options(_nested(path, value))
+
+
+def test_load_options_reads_and_validates_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "options.json"
+    path.write_text(json.dumps({"auth": {"session_length": 3600}, "log_level": "debug"}))
+    settings = load_options(path)
+    assert settings.auth.session_length == 3600
+    assert settings.log_level == "debug"
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        (None, "not found"),
+        (b"{", "not valid JSON"),
+        (b"", "not valid JSON"),
+        (b"\xff\xfe{}", "cannot read"),
+        (b"[]", "top level"),
+        (b'{"auth": {"session_length": 5}}', "auth.session_length"),
+    ],
+    ids=["missing", "truncated", "empty", "not-utf8", "array", "invalid"],
+)
+def test_load_options_errors_are_config_errors(
+    tmp_path: Path, content: bytes | None, fragment: str
+) -> None:
+    path = tmp_path / "options.json"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ConfigError, match=fragment) as caught:
+        load_options(path)
+    assert "\n" not in str(caught.value)
+
+
+def test_load_options_on_a_directory_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_options(tmp_path)
+
+
+# The JWT secret
+
+SOURCES = ("env", "docker", "option", "file")
+VALUES = {source: source[0] * 40 for source in SOURCES}
+
+
+def _place(tmp_path: Path, values: dict[str, str]) -> tuple[Path, str, dict[str, str], Path]:
+    """Put each given source's value where find_jwt_secret looks; returns its arguments."""
+    data_dir = tmp_path / "data"
+    secrets_dir = tmp_path / "secrets"
+    data_dir.mkdir(exist_ok=True)
+    secrets_dir.mkdir(exist_ok=True)
+    environ = {"CAMAUTH_JWT_SECRET": values["env"]} if "env" in values else {}
+    if "docker" in values:
+        (secrets_dir / "CAMAUTH_JWT_SECRET").write_text(values["docker"])
+    if "file" in values:
+        (data_dir / ".jwt_secret").write_text(values["file"])
+    return data_dir, values.get("option", ""), environ, secrets_dir
+
+
+@pytest.mark.parametrize(
+    "present",
+    [combo for n in range(len(SOURCES) + 1) for combo in itertools.combinations(SOURCES, n)],
+    ids=lambda combo: "+".join(combo) or "none",
+)
+def test_jwt_secret_first_source_wins(tmp_path: Path, present: tuple[str, ...]) -> None:
+    data_dir, option, environ, secrets_dir = _place(
+        tmp_path, {source: VALUES[source] for source in present}
+    )
+    found = find_jwt_secret(data_dir, option, environ=environ, secrets_dir=secrets_dir)
+    if not present:
+        assert found is None
+        return
+    winner = present[0]  # combinations keep SOURCES' order: the documented order
+    assert found is not None
+    assert found.value == VALUES[winner]
+    expected_source = {
+        "env": "environment variable CAMAUTH_JWT_SECRET",
+        "docker": str(secrets_dir / "CAMAUTH_JWT_SECRET"),
+        "option": "option jwt_secret",
+        "file": str(data_dir / ".jwt_secret"),
+    }[winner]
+    assert found.source == expected_source
+    assert found.value not in found.source
+
+
+@pytest.mark.parametrize("blank", ["", " ", "\n", " \t\n "])
+@pytest.mark.parametrize("source", SOURCES)
+def test_jwt_secret_whitespace_only_values_are_skipped(
+    tmp_path: Path, source: str, blank: str
+) -> None:
+    later = SOURCES[SOURCES.index(source) + 1 :]
+    values = {source: blank} | {other: VALUES[other] for other in later}
+    data_dir, option, environ, secrets_dir = _place(tmp_path, values)
+    found = find_jwt_secret(data_dir, option, environ=environ, secrets_dir=secrets_dir)
+    if later:
+        assert found is not None
+        assert found.value == VALUES[later[0]]
+    else:
+        assert found is None
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_jwt_secret_is_stripped(tmp_path: Path, source: str) -> None:
+    values = {source: "  " + "z" * 40 + "\r\n"}
+    data_dir, option, environ, secrets_dir = _place(tmp_path, values)
+    found = find_jwt_secret(data_dir, option, environ=environ, secrets_dir=secrets_dir)
+    assert found is not None
+    assert found.value == "z" * 40
+
+
+@pytest.mark.parametrize("source", SOURCES)
+@pytest.mark.parametrize("value", ["q7Zk", "y" * (MIN_SECRET_LENGTH - 1), " " + "y" * 31 + " "])
+def test_jwt_secret_too_short_is_a_config_error_not_a_fallback(
+    tmp_path: Path, source: str, value: str
+) -> None:
+    later = SOURCES[SOURCES.index(source) + 1 :]
+    values = {source: value} | {other: VALUES[other] for other in later}
+    data_dir, option, environ, secrets_dir = _place(tmp_path, values)
+    with pytest.raises(ConfigError, match="too short") as caught:
+        find_jwt_secret(data_dir, option, environ=environ, secrets_dir=secrets_dir)
+    assert value.strip() not in str(caught.value)  # the error never shows the secret
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_jwt_secret_of_the_minimum_length_is_accepted(tmp_path: Path, source: str) -> None:
+    data_dir, option, environ, secrets_dir = _place(tmp_path, {source: "m" * MIN_SECRET_LENGTH})
+    found = find_jwt_secret(data_dir, option, environ=environ, secrets_dir=secrets_dir)
+    assert found is not None
+    assert found.value == "m" * MIN_SECRET_LENGTH
+    assert MIN_SECRET_LENGTH >= 32  # RFC 7518 3.2: 256 bits for HS256
+
+
+@pytest.mark.parametrize("where", ["docker", "file"])
+@pytest.mark.parametrize("kind", ["directory", "not-utf8"])
+def test_unreadable_jwt_secret_file_is_a_config_error(
+    tmp_path: Path, where: str, kind: str
+) -> None:
+    data_dir, option, environ, secrets_dir = _place(tmp_path, {})
+    path = secrets_dir / "CAMAUTH_JWT_SECRET" if where == "docker" else data_dir / ".jwt_secret"
+    if kind == "directory":
+        path.mkdir()
+    else:
+        path.write_bytes(b"\xff" * 64)
+    with pytest.raises(ConfigError, match="cannot read"):
+        find_jwt_secret(data_dir, option, environ=environ, secrets_dir=secrets_dir)
+
+
+def test_unreadable_docker_secret_does_not_matter_when_env_is_set(tmp_path: Path) -> None:
+    data_dir, option, environ, secrets_dir = _place(tmp_path, {"env": VALUES["env"]})
+    (secrets_dir / "CAMAUTH_JWT_SECRET").mkdir()
+    found = find_jwt_secret(data_dir, option, environ=environ, secrets_dir=secrets_dir)
+    assert found is not None
+    assert found.value == VALUES["env"]
+
+
+def test_missing_secrets_directory_is_skipped(tmp_path: Path) -> None:
+    found = find_jwt_secret(
+        tmp_path, VALUES["option"], environ={}, secrets_dir=tmp_path / "no-such-dir"
+    )
+    assert found is not None
+    assert found.value == VALUES["option"]
+
+
+@pytest.mark.parametrize("umask", [0o000, 0o022, 0o077])
+def test_generated_secret_is_0600_whatever_the_umask(tmp_path: Path, umask: int) -> None:
+    previous = os.umask(umask)
+    try:
+        secret = generate_jwt_secret(tmp_path)
+    finally:
+        os.umask(previous)
+    path = tmp_path / ".jwt_secret"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert re.fullmatch(r"[0-9a-f]{128}", secret.value)
+    assert path.read_text() == secret.value + "\n"
+    assert "generated" in secret.source
+    found = find_jwt_secret(tmp_path, "", environ={}, secrets_dir=tmp_path / "none")
+    assert found is not None
+    assert found.value == secret.value
+
+
+def test_generated_secrets_differ(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    assert generate_jwt_secret(tmp_path / "a").value != generate_jwt_secret(tmp_path / "b").value
+
+
+@pytest.mark.parametrize("existing", ["file", "empty-file", "dangling-symlink", "symlink"])
+def test_generate_refuses_to_overwrite_or_follow(tmp_path: Path, existing: str) -> None:
+    path = tmp_path / ".jwt_secret"
+    target = tmp_path / "elsewhere"
+    if existing == "file":
+        path.write_text("keep me\n")
+    elif existing == "empty-file":
+        path.write_text("")
+    else:
+        if existing == "symlink":
+            target.write_text("other file\n")
+        path.symlink_to(target)
+    before = target.read_text() if target.exists() else None
+    with pytest.raises(FileExistsError):
+        generate_jwt_secret(tmp_path)
+    if existing == "file":
+        assert path.read_text() == "keep me\n"
+    if existing == "empty-file":
+        assert path.read_text() == ""
+    if existing.endswith("symlink"):
+        assert path.is_symlink()
+        assert (target.read_text() if target.exists() else None) == before
+
+
+# The store
+
+
+@pytest.mark.parametrize("start", ["missing", "empty-file"])
+def test_migrations_from_nothing_reach_the_latest_schema(tmp_path: Path, start: str) -> None:
+    path = tmp_path / "camauth.db"
+    if start == "empty-file":
+        path.write_bytes(b"")
+    conn = store.connect(path)
+    try:
+        assert store.schema_version(conn) == len(store.MIGRATIONS)
+        tables = {
+            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
+        assert {"users", "sessions", "events", "api_keys", "counters", "schema_version"} <= tables
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    finally:
+        conn.close()
+
+
+def test_reopening_applies_nothing_twice_and_keeps_data(tmp_path: Path) -> None:
+    path = tmp_path / "camauth.db"
+    conn = store.connect(path)
+    users_db.create_user(conn, "alice", "admin", "h")
+    assert store.migrate(conn) == len(store.MIGRATIONS)  # migrating again is a no-op
+    conn.close()
+    for _ in range(2):
+        conn = store.connect(path)
+        try:
+            versions = [row[0] for row in conn.execute("SELECT version FROM schema_version")]
+            assert versions == list(range(1, len(store.MIGRATIONS) + 1))
+            assert [u.username for u in users_db.list_users(conn)] == ["alice"]
+        finally:
+            conn.close()
+
+
+def test_an_older_schema_is_migrated_forward(tmp_path: Path) -> None:
+    path = tmp_path / "camauth.db"
+    raw = sqlite3.connect(path, isolation_level=None)
+    raw.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    for statement in store.MIGRATIONS[0]:
+        raw.execute(statement)
+    raw.execute("INSERT INTO schema_version (version) VALUES (1)")
+    raw.execute(
+        "INSERT INTO users (username, username_key, role, password_hash, created_at,"
+        " password_changed_at) VALUES ('old', 'old', 'admin', 'h', 0, 0)"
+    )
+    raw.close()
+    conn = store.connect(path)
+    try:
+        assert store.schema_version(conn) == len(store.MIGRATIONS)
+        assert conn.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 0
+        assert users_db.get_user(conn, "old") is not None
+    finally:
+        conn.close()
+
+
+def test_a_newer_schema_is_refused_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "camauth.db"
+    conn = store.connect(path)
+    conn.execute("INSERT INTO schema_version (version) VALUES (?)", (len(store.MIGRATIONS) + 1,))
+    conn.close()
+    with pytest.raises(RuntimeError, match="newer"):
+        store.connect(path)
+    raw = sqlite3.connect(path)
+    try:
+        versions = [row[0] for row in raw.execute("SELECT version FROM schema_version")]
+    finally:
+        raw.close()
+    assert versions == [*range(1, len(store.MIGRATIONS) + 1), len(store.MIGRATIONS) + 1]
+
+
+async def test_database_runs_on_its_thread_and_closes(tmp_path: Path) -> None:
+    db = store.Database(tmp_path / "camauth.db")
+    with pytest.raises(RuntimeError, match="not open"):
+        await db.run(store.schema_version)
+    await db.open()
+    try:
+        assert await db.run(store.schema_version) == len(store.MIGRATIONS)
+        await db.run(users_db.create_user, "alice", "viewer", "h")
+        assert await db.run(users_db.count_users) == 1
+    finally:
+        await db.close()
+    with pytest.raises(RuntimeError, match="not open"):
+        await db.run(store.schema_version)
+
+
+# Users
+
+
+@pytest.fixture
+def conn(tmp_path: Path) -> Iterator[sqlite3.Connection]:
+    connection = store.connect(tmp_path / "camauth.db")
+    yield connection
+    connection.close()
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("admin", "admin"),
+        ("Admin", "admin"),
+        ("ADMIN", "admin"),
+        (" admin", "admin"),
+        ("admin \t", "admin"),
+        (wide("admin"), "admin"),
+        (wide("Admin"), "admin"),
+        ("admin\u3000", "admin"),
+        ("Straße", "strasse"),
+        ("ﬁle", "file"),
+    ],
+)
+def test_lookup_key_is_one_key_per_person(name: str, key: str) -> None:
+    assert users_db.lookup_key(name) == key
+
+
+def test_create_and_get_case_insensitively(conn: sqlite3.Connection) -> None:
+    created = users_db.create_user(conn, "Alice", "viewer", "hash-a")
+    assert created.username == "Alice"
+    assert created.role == "viewer"
+    assert created.password_hash == "hash-a"
+    assert not created.password_generated
+    for spelling in ("Alice", "alice", "ALICE", " alice ", wide("alice")):
+        found = users_db.get_user(conn, spelling)
+        assert found == created, spelling
+    assert users_db.get_user(conn, "bob") is None
+    assert users_db.count_users(conn) == 1
+    assert "hash" not in json.dumps(created.as_json())
+
+
+@pytest.mark.parametrize("name", ["alice", "ALICE", "Alice", "aLiCe"])
+def test_duplicate_user_is_a_conflict(conn: sqlite3.Connection, name: str) -> None:
+    users_db.create_user(conn, "alice", "admin", "h1")
+    with pytest.raises(Conflict, match="already exists"):
+        users_db.create_user(conn, name, "viewer", "h2")
+    assert [(u.username, u.role, u.password_hash) for u in users_db.list_users(conn)] == [
+        ("alice", "admin", "h1")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "role"),
+    [
+        ("bad name", "viewer"),
+        ("", "viewer"),
+        ("x" * 65, "viewer"),
+        ("a/b", "viewer"),
+        (wide("alice"), "viewer"),
+        ("alice\n", "viewer"),
+        ("alice", "root"),
+        ("alice", "Admin"),
+    ],
+)
+def test_create_validates_name_and_role(conn: sqlite3.Connection, name: str, role: str) -> None:
+    with pytest.raises(BadRequest):
+        users_db.create_user(conn, name, role, "h")
+    assert users_db.count_users(conn) == 0
+
+
+def test_set_role_and_delete(conn: sqlite3.Connection) -> None:
+    users_db.create_user(conn, "root", "admin", "h")
+    users_db.create_user(conn, "alice", "viewer", "h")
+    assert users_db.set_role(conn, "ALICE", "admin").role == "admin"
+    assert users_db.get_user(conn, "alice").role == "admin"  # type: ignore[union-attr]
+    with pytest.raises(BadRequest):
+        users_db.set_role(conn, "alice", "root")
+    with pytest.raises(NotFound):
+        users_db.set_role(conn, "ghost", "viewer")
+    with pytest.raises(NotFound):
+        users_db.delete_user(conn, "ghost")
+    assert users_db.delete_user(conn, "Alice").username == "alice"
+    assert users_db.get_user(conn, "alice") is None
+    assert [u.username for u in users_db.list_users(conn)] == ["root"]
+
+
+def test_the_last_admin_stays(conn: sqlite3.Connection) -> None:
+    users_db.create_user(conn, "root", "admin", "h")
+    users_db.create_user(conn, "viewer", "viewer", "h")
+    with pytest.raises(Conflict, match="last admin"):
+        users_db.set_role(conn, "root", "viewer")
+    with pytest.raises(Conflict, match="last admin"):
+        users_db.delete_user(conn, "root")
+    assert users_db.set_role(conn, "root", "admin").role == "admin"  # not a change: fine
+    users_db.delete_user(conn, "viewer")  # deleting a viewer is fine
+    users_db.create_user(conn, "second", "admin", "h")
+    assert users_db.set_role(conn, "root", "viewer").role == "viewer"
+    with pytest.raises(Conflict, match="last admin"):
+        users_db.delete_user(conn, "second")
+    with pytest.raises(Conflict, match="last admin"):
+        users_db.set_role(conn, "SECOND", "viewer")
+    assert [(u.username, u.role) for u in users_db.list_users(conn)] == [
+        ("root", "viewer"),
+        ("second", "admin"),
+    ]
+
+
+def _add_session(conn: sqlite3.Connection, sid: str, user_id: int, expires_at: float) -> None:
+    sessions_db.insert_session(conn, Session(sid, user_id, expires_at), time.time(), "")
+
+
+def test_password_change_and_deletion_end_that_users_sessions(conn: sqlite3.Connection) -> None:
+    alice = users_db.create_user(conn, "alice", "admin", "h")
+    bob = users_db.create_user(conn, "bob", "admin", "h")
+    _add_session(conn, "a1", alice.id, 2e9)
+    _add_session(conn, "a2", alice.id, 2e9)
+    _add_session(conn, "b1", bob.id, 2e9)
+    changed = users_db.set_password(conn, "ALICE", "new-hash", generated=True)
+    assert changed.password_hash == "new-hash"
+    assert changed.password_generated
+    sids = [row[0] for row in conn.execute("SELECT sid FROM sessions ORDER BY sid")]
+    assert sids == ["b1"]
+    _add_session(conn, "a3", alice.id, 2e9)
+    users_db.delete_user(conn, "alice")
+    assert [row[0] for row in conn.execute("SELECT sid FROM sessions")] == ["b1"]
+    with pytest.raises(NotFound):
+        users_db.set_password(conn, "alice", "x")
+
+
+# Passwords
+
+PASSPHRASE = "copper meadow falcon 3"
+
+
+def test_default_cost_is_12() -> None:
+    # pytest-homeassistant-custom-component pins bcrypt.gensalt to cost 4 in this process
+    # (session-wide, autouse), so the default is checked where nothing is patched.
+    script = (
+        "from camauth.passwords import hash_password, hash_rounds, verify_password\n"
+        f"stored = hash_password({PASSPHRASE!r})\n"
+        f"print(hash_rounds(stored), verify_password({PASSPHRASE!r}, stored))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["12", "True"]
+    assert DEFAULT_ROUNDS == 12
+    hasher = PasswordHasher(workers=1)
+    try:
+        assert hasher.rounds == 12
+        assert not hasher.needs_rehash("bcrypt-sha256$$2b$12$" + "a" * 53)
+        assert hasher.needs_rehash("bcrypt-sha256$$2b$10$" + "a" * 53)
+    finally:
+        hasher.close()
+
+
+@pytest.mark.parametrize(
+    ("password", "attempt", "expected"),
+    [
+        (PASSPHRASE, PASSPHRASE, True),
+        (PASSPHRASE, PASSPHRASE.upper(), False),
+        (PASSPHRASE, PASSPHRASE + " ", False),
+        (PASSPHRASE, PASSPHRASE[:-1], False),
+        (PASSPHRASE, "", False),
+        ("", "", True),
+        ("abc\x00def", "abc", False),
+        ("abc", "abc\x00def", False),
+        # NFKC: the same password typed on two keyboards is the same password.
+        (wide("copper meadow"), "copper meadow", True),
+        ("copper meadow", wide("copper meadow"), True),
+        ("ﬁne ﬁsh ﬂies", "fine fish flies", True),
+        ("cafe\u0301 au lait", "café au lait", True),
+        ("café au lait", "cafe au lait", False),
+        # bcrypt alone sees 72 bytes; CamAuth sees every byte.
+        ("a" * 72, "a" * 72 + "x", False),
+        ("a" * 72 + "x", "a" * 72, False),
+        ("a" * 72 + "x", "a" * 72 + "y", False),
+        ("é" * 36, "é" * 36 + "x", False),
+        ("é" * 36 + "x", "é" * 36 + "x", True),
+        ("w" * 500 + "1", "w" * 500 + "2", False),
+        ("w" * 1024, "w" * 1024, True),
+    ],
+)
+def test_verify_password(password: str, attempt: str, expected: bool) -> None:
+    assert verify_password(attempt, hash_password(password, rounds=TEST_ROUNDS)) is expected
+
+
+def _raw_bcrypt_of(password: str) -> str:
+    """The bcrypt part alone (no scheme prefix) of a valid CamAuth hash of ``password``."""
+    return hash_password(password, rounds=TEST_ROUNDS).removeprefix("bcrypt-sha256$")
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "",
+        "bcrypt-sha256$",
+        "bcrypt-sha256$garbage",
+        "bcrypt-sha256$$2b$04$",
+        "bcrypt-sha256$$2b$04$" + "a" * 10,
+        "bcrypt-sha256$é",
+        "bcrypt-sha256$\x00",
+        "plain text password",
+        PASSPHRASE,
+        "pbkdf2_sha256$600000$salt$hash",
+        "$2b$04$" + "a" * 53,
+    ],
+)
+def test_malformed_stored_hash_never_matches(stored: str) -> None:
+    assert verify_password(PASSPHRASE, stored) is False
+    assert verify_password("", stored) is False
+
+
+def test_hash_without_the_scheme_or_truncated_never_matches() -> None:
+    raw = _raw_bcrypt_of(PASSPHRASE)
+    assert verify_password(PASSPHRASE, raw) is False
+    assert verify_password(PASSPHRASE, "bcrypt-sha256$" + raw[:-5]) is False
+    # A bcrypt hash of the password itself (not pre-hashed) is not ours either.
+    plain = bcrypt.hashpw(PASSPHRASE.encode(), bcrypt.gensalt(TEST_ROUNDS)).decode()
+    assert verify_password(PASSPHRASE, "bcrypt-sha256$" + plain) is False
+
+
+def test_prehash_is_keyed_and_fixed_length() -> None:
+    stored = hash_password("x" * 1000, rounds=TEST_ROUNDS)
+    assert stored.startswith("bcrypt-sha256$$2b$04$")
+    # What bcrypt sees is 44 base64 bytes of HMAC-SHA256, whatever the password.
+    digest = hmac.new(b"camauth-password-v1", b"x" * 1000, hashlib.sha256).digest()
+    inner = stored.removeprefix("bcrypt-sha256$").encode()
+    assert bcrypt.checkpw(base64.b64encode(digest), inner)
+
+
+@pytest.mark.parametrize(
+    ("stored", "rounds"),
+    [
+        ("bcrypt-sha256$$2b$04$" + "a" * 53, 4),
+        ("bcrypt-sha256$$2b$12$" + "a" * 53, 12),
+        ("$2b$12$" + "a" * 53, None),
+        ("", None),
+        ("bcrypt-sha256$garbage", None),
+        ("bcrypt-sha256$$2b$xx$" + "a" * 53, None),
+    ],
+)
+def test_hash_rounds(stored: str, rounds: int | None) -> None:
+    assert hash_rounds(stored) == rounds
+
+
+WEAK_PASSWORDS = [
+    # (id, password, username, message fragment)
+    ("empty", "", "", "at least 12"),
+    ("too-short", "fresh pear", "", "at least 12"),
+    ("eleven", "abcdefghijk", "", "at least 12"),
+    ("common", "leavemealone", "", "too common"),
+    ("common-case", "LeaveMeAlone", "", "too common"),
+    ("common-12", "qwerty123456", "", "too common"),
+    ("common-digits", "football123456", "", "too common"),
+    ("common-digits-symbol", "password2024!", "", "too common"),
+    ("common-wrapped", "123password123", "", "too common"),
+    ("repeated", "aaaaaaaaaaaa", "", "too common"),
+    ("repeated-pair", "abababababab", "", "too common"),
+    ("repeated-symbol", "!!!!!!!!!!!!!", "", "too common"),
+    ("username", "alice in wonderland 7", "alice", "username"),
+    ("username-case", "ALICE in wonderland 7", "alice", "username"),
+    ("username-case-2", "alice in wonderland 7", "Alice", "username"),
+    ("nul", "copper meadow\x00falcon", "", "control"),
+    ("tab", "copper\tmeadow falcon", "", "control"),
+    ("newline", "copper meadow falcon\n", "", "control"),
+    ("del", "copper meadow\x7ffalcon", "", "control"),
+    ("c1", "copper meadow\x85falcon", "", "control"),
+    ("surrogate", "copper meadow \ud800 falcon", "", "surrogate"),
+    ("over-1024", "copper meadow falcon " * 49, "", "at most 1024"),
+]
+GOOD_PASSWORDS = [
+    ("passphrase", "copper meadow falcon 3", "admin"),
+    ("classic", "correct horse battery staple", "alice"),
+    ("exactly-12", "tq8#vLm2!pQz", "bob"),
+    ("exactly-1024", ("copper meadow falcon " * 49)[:1024], "admin"),
+    ("german", "grüne Wiese über dem Fluss", "admin"),
+    ("japanese", "日本語のパスフレーズは長いです", "admin"),
+    ("accents", "àéîõüçñßøåæœ", "admin"),
+    ("emoji", "🦊🌲🦉🍄 forest night", "admin"),
+    ("spaces-inside", "  copper  meadow  ", "admin"),
+    ("no-username", "copper meadow falcon 3", ""),
+]
+
+
+@pytest.mark.parametrize(
+    ("password", "username", "message"),
+    [pytest.param(*case[1:], id=case[0]) for case in WEAK_PASSWORDS],
+)
+def test_check_policy_refuses(password: str, username: str, message: str) -> None:
+    with pytest.raises(WeakPassword, match=message) as caught:
+        check_policy(password, username)
+    assert caught.value.status == 400
+    if password.strip():
+        assert password not in caught.value.message  # never echoed back
+
+
+@pytest.mark.parametrize(
+    ("password", "username"), [pytest.param(*case[1:], id=case[0]) for case in GOOD_PASSWORDS]
+)
+def test_check_policy_accepts(password: str, username: str) -> None:
+    check_policy(password, username)
+
+
+async def test_password_hasher_verify_and_unknown_user() -> None:
+    hasher = PasswordHasher(rounds=TEST_ROUNDS, workers=1)
+    try:
+        stored = await hasher.hash(PASSPHRASE)
+        assert hash_rounds(stored) == TEST_ROUNDS
+        assert await hasher.verify(PASSPHRASE, stored) is True
+        assert await hasher.verify("wrong " + PASSPHRASE, stored) is False
+        assert await hasher.verify(PASSPHRASE, None) is False  # unknown user
+        assert await hasher.verify("", None) is False
+        assert await hasher.verify(PASSPHRASE, "bcrypt-sha256$garbage") is False
+        assert not hasher.needs_rehash(stored)
+        assert hasher.needs_rehash(stored.replace("$2b$04$", "$2b$05$", 1))
+        assert hasher.needs_rehash("garbage")
+    finally:
+        hasher.close()
+
+
+# Sessions
+
+
+def test_session_directory_mirrors_the_database(tmp_path: Path) -> None:
+    path = tmp_path / "camauth.db"
+    service = store.connect(path)
+    shell = store.connect(path)  # another process, like `camauth users`
+    try:
+        alice = users_db.create_user(service, "alice", "viewer", "h")
+        _add_session(service, "live", alice.id, 2000.0)
+        _add_session(service, "old", alice.id, 500.0)
+        directory = SessionDirectory()
+        assert directory.lookup("live", 1000.0) is None  # empty until synced
+        assert directory.sync(service) is True
+        assert directory.lookup("live", 1000.0) == Principal(alice.id, "alice", "viewer")
+        assert directory.lookup("old", 1000.0) is None  # expired
+        assert directory.lookup("live", 2000.0) is None  # expiry is exclusive
+        assert directory.lookup("nope", 1000.0) is None
+        assert directory.active_sessions(1000.0) == 1
+        assert directory.has_username("alice")
+        assert directory.sync(service) is False  # nothing changed elsewhere
+
+        users_db.set_role(shell, "alice", "admin")
+        assert directory.sync(service) is True
+        assert directory.lookup("live", 1000.0) == Principal(alice.id, "alice", "admin")
+
+        sessions_db.delete_session(shell, "live")
+        assert directory.sync(service) is True
+        assert directory.lookup("live", 1000.0) is None
+
+        _add_session(service, "mine", alice.id, 3000.0)  # own writes: no version change
+        assert directory.sync(service) is False
+        assert directory.lookup("mine", 1000.0) is None
+        assert directory.sync(service, force=True) is True
+        assert directory.lookup("mine", 1000.0) is not None
+
+        users_db.create_user(shell, "root", "admin", "h")
+        users_db.delete_user(shell, "alice")
+        assert directory.sync(service) is True
+        assert directory.lookup("mine", 1000.0) is None
+        assert not directory.has_username("alice")
+        assert directory.has_username("root")
+    finally:
+        service.close()
+        shell.close()
+
+
+def test_session_directory_in_memory_changes() -> None:
+    directory = SessionDirectory()
+    directory.set_principal(Principal(1, "alice", "viewer"))
+    directory.set_principal(Principal(2, "bob", "admin"))
+    directory.add_session(Session("a1", 1, 100.0))
+    directory.add_session(Session("a2", 1, 100.0))
+    directory.add_session(Session("b1", 2, 100.0))
+    assert directory.active_sessions(50.0) == 3
+    directory.remove_sessions(["a1", "unknown"])
+    assert directory.lookup("a1", 50.0) is None
+    assert directory.lookup("a2", 50.0) is not None
+    directory.extend_session("unknown", 500.0)  # no effect, no error
+    directory.set_principal(Principal(1, "alice", "admin"))
+    assert directory.lookup("a2", 50.0) == Principal(1, "alice", "admin")
+    directory.remove_principal(1)
+    assert directory.lookup("a2", 50.0) is None
+    assert directory.lookup("b1", 50.0) == Principal(2, "bob", "admin")
+    assert directory.active_sessions(50.0) == 1
+    assert directory.active_sessions(100.0) == 0
+
+
+def test_expired_sessions_are_deleted_and_each_user_keeps_a_bounded_number(
+    conn: sqlite3.Connection,
+) -> None:
+    alice = users_db.create_user(conn, "alice", "admin", "h")
+    _add_session(conn, "old", alice.id, 100.0)
+    _add_session(conn, "new", alice.id, 300.0)
+    assert sessions_db.delete_expired(conn, 200.0) == 1
+    assert [row[0] for row in conn.execute("SELECT sid FROM sessions")] == ["new"]
+    dropped: list[str] = []
+    for n in range(sessions_db.MAX_SESSIONS_PER_USER + 5):
+        created = time.time() + 1 + n
+        session = Session(f"s{n}", alice.id, 1e10)
+        dropped += sessions_db.insert_session(conn, session, created, "")
+    count = conn.execute("SELECT COUNT(*) FROM sessions").fetchone()[0]
+    assert count == sessions_db.MAX_SESSIONS_PER_USER
+    assert "new" in dropped  # the oldest go first
+    assert f"s{sessions_db.MAX_SESSIONS_PER_USER + 4}" not in dropped
+    assert sessions_db.extend_session(conn, "new", 5.0) is False
+    assert sessions_db.extend_session(conn, "s54", 5.0) is True
+
+
+# Tokens
+
+FUTURE = 4102444800.0  # 2100-01-01: far enough for PyJWT's own clock
+
+
+def test_token_round_trip() -> None:
+    codec = TokenCodec(SECRET)
+    now = time.time()
+    token = codec.issue(username="alice", role="admin", sid="sid-1", now=now, expires_at=now + 60)
+    claims = codec.decode(token, now)
+    assert claims is not None
+    assert (claims.sub, claims.role, claims.sid) == ("alice", "admin", "sid-1")
+    assert claims.iat == int(now)
+    assert claims.exp == int(now + 60)
+    assert jwt.get_unverified_header(token)["alg"] == "HS256"
+    other = codec.issue(username="alice", role="admin", sid="sid-1", now=now, expires_at=now + 60)
+    assert codec.decode(other, now).jti != claims.jti  # type: ignore[union-attr]
+
+
+def test_expired_token_is_refused() -> None:
+    codec = TokenCodec(SECRET)
+    now = time.time()
+    token = codec.issue(username="a", role="viewer", sid="s", now=now - 100, expires_at=now - 10)
+    assert codec.decode(token, now) is None
+    assert codec.decode(token, now - 50) is None  # PyJWT's real clock says expired too
+
+
+def test_cache_does_not_bypass_expiry() -> None:
+    codec = TokenCodec(SECRET)
+    token = codec.issue(username="a", role="viewer", sid="s", now=0, expires_at=FUTURE)
+    assert codec.decode(token, 1000.0) is not None  # verified and cached
+    assert codec.decode(token, FUTURE - 1) is not None
+    assert codec.decode(token, FUTURE) is None
+    assert codec.decode(token, FUTURE + 1) is None
+    assert codec.decode(token, 1000.0) is not None
+
+
+@pytest.mark.parametrize("cache_size", [1, 3, 10])
+def test_cache_is_bounded(cache_size: int) -> None:
+    codec = TokenCodec(SECRET, cache_size=cache_size)
+    tokens = [
+        codec.issue(username="a", role="viewer", sid=f"s{n}", now=0, expires_at=FUTURE)
+        for n in range(cache_size * 3 + 2)
+    ]
+    for token in tokens:
+        assert codec.decode(token, 1.0) is not None
+        assert len(codec._cache) <= cache_size
+    for token in tokens:  # evicted tokens still verify
+        assert codec.decode(token, 1.0) is not None
+
+
+def _forge(payload: dict[str, Any], key: str = SECRET, algorithm: str = "HS256") -> str:
+    return jwt.encode(payload, key, algorithm=algorithm)
+
+
+GOOD_CLAIMS = {"sub": "a", "role": "admin", "sid": "s", "jti": "j", "iat": 0, "exp": int(FUTURE)}
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        pytest.param(_forge(GOOD_CLAIMS, key="x" * 40), id="other-secret"),
+        pytest.param(_forge(GOOD_CLAIMS, algorithm="HS512"), id="hs512"),
+        pytest.param(
+            jwt.encode(GOOD_CLAIMS, None, algorithm="none"),
+            id="alg-none",  # type: ignore[arg-type]
+        ),
+        pytest.param(_forge({k: v for k, v in GOOD_CLAIMS.items() if k != "sid"}), id="no-sid"),
+        pytest.param(_forge({k: v for k, v in GOOD_CLAIMS.items() if k != "exp"}), id="no-exp"),
+        pytest.param(_forge({**GOOD_CLAIMS, "role": "root"}), id="bad-role"),
+        pytest.param(_forge({**GOOD_CLAIMS, "sub": 5}), id="sub-not-text"),
+        pytest.param(_forge({**GOOD_CLAIMS, "iat": True}), id="iat-bool"),
+        pytest.param(_forge({**GOOD_CLAIMS, "pad": "p" * 5000}), id="too-long"),
+        pytest.param("", id="empty"),
+        pytest.param("a.b.c", id="garbage"),
+        pytest.param("\ud800.\ud800.\ud800", id="surrogates"),
+    ],
+)
+def test_forged_or_malformed_tokens_are_refused_and_not_cached(token: str) -> None:
+    codec = TokenCodec(SECRET)
+    assert codec.decode(token, 1.0) is None
+    assert codec._cache == {}
+
+
+def test_tampered_payload_is_refused() -> None:
+    codec = TokenCodec(SECRET)
+    token = codec.issue(username="a", role="viewer", sid="s", now=0, expires_at=FUTURE)
+    header, _, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+    claims["role"] = "admin"
+    body = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    assert codec.decode(f"{header}.{body}.{signature}", 1.0) is None
+
+
+# Return addresses
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, "/"),
+        ("", "/"),
+        ("/", "/"),
+        ("/cameras", "/cameras"),
+        ("/cameras/front?x=1&y=2#live", "/cameras/front?x=1&y=2#live"),
+        ("/%2f%2fevil.com", "/%2f%2fevil.com"),
+        ("/a:b", "/a:b"),
+        ("/" + "a" * 2047, "/" + "a" * 2047),
+        ("/" + "a" * 2048, "/"),
+        ("//evil.com", "/"),
+        ("///evil.com", "/"),
+        ("/\\evil.com", "/"),
+        ("\\\\evil.com", "/"),
+        ("\\/evil.com", "/"),
+        ("/a\\b", "/"),
+        ("http://evil.com", "/"),
+        ("https://cam.local/x", "/"),
+        ("HTTP://evil.com", "/"),
+        ("javascript:alert(1)", "/"),
+        ("data:text/html,x", "/"),
+        ("evil.com", "/"),
+        ("cameras", "/"),
+        (" /cameras", "/"),
+        ("/\t/evil.com", "/"),
+        ("/\n/evil.com", "/"),
+        ("/\r/evil.com", "/"),
+        ("/\x00evil", "/"),
+        ("/\x7fevil", "/"),
+        ("/\x85evil", "/"),
+        ("/\ud800", "/"),
+        (wide("//evil.com"), "/"),
+    ],
+)
+def test_safe_return_path(value: str | None, expected: str) -> None:
+    assert safe_return_path(value) == expected
+
+
+def _stays_on_host(result: str) -> bool:
+    if result == "/":
+        return True
+    # Also the way a browser reads it: tabs and newlines dropped, backslashes as slashes.
+    browser = result.replace("\\", "/").translate({9: None, 10: None, 13: None})
+    for candidate in (result, browser):
+        parts = urlsplit(urljoin("http://cam.local/", candidate))
+        if parts.scheme != "http" or parts.netloc != "cam.local" or parts.hostname != "cam.local":
+            return False
+    return result.startswith("/") and not result.startswith("//")
+
+
+OPEN_REDIRECT_PAYLOADS = [
+    line for line in OPEN_REDIRECTS.read_text(encoding="utf-8").splitlines() if line
+]
+
+
+def test_open_redirect_payloads_are_loaded() -> None:
+    assert len(OPEN_REDIRECT_PAYLOADS) > 500
+
+
+@pytest.mark.parametrize(
+    "payload", OPEN_REDIRECT_PAYLOADS, ids=[f"line{n}" for n in range(len(OPEN_REDIRECT_PAYLOADS))]
+)
+def test_open_redirect_payloads_stay_on_the_host(payload: str) -> None:
+    result = safe_return_path(payload)
+    assert result in ("/", payload)  # kept as it is, or refused; never rewritten
+    assert _stays_on_host(result), (payload, result)
