@@ -344,7 +344,9 @@ class CamAuthClient:
                 text = await response.text()
                 status = response.status
         except (aiohttp.ClientError, TimeoutError) as err:
-            raise CamAuthConnectionError(f"Cannot reach CamAuth at {self._url}: {err!r}") from err
+            raise CamAuthConnectionError(
+                f"Cannot reach CamAuth at {self._url}: {_describe(err)}"
+            ) from err
         body = _json_or_none(text)
         if status >= 400:
             raise _status_error(status, body)
@@ -429,7 +431,7 @@ class CamAuthClient:
         except aiohttp.WSServerHandshakeError as err:
             raise _status_error(err.status, None) from err
         except (aiohttp.ClientError, TimeoutError) as err:
-            raise CamAuthConnectionError(f"Cannot open the event stream: {err!r}") from err
+            raise CamAuthConnectionError(f"Cannot open the event stream: {_describe(err)}") from err
         async with ws:
             async for frame in ws:
                 if frame.type is aiohttp.WSMsgType.TEXT:
@@ -442,6 +444,11 @@ class CamAuthClient:
         if code == WS_CLOSE_NOT_ADMIN:
             raise CamAuthNotAdminError("The API key lost the admin role")
         raise CamAuthConnectionError(f"The event stream closed (code {code})")
+
+
+def _describe(err: Exception) -> str:
+    """An exception in words (a timeout has none of its own)."""
+    return str(err) or type(err).__name__
 
 
 def _json_or_none(text: str) -> Any:

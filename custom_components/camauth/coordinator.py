@@ -135,8 +135,7 @@ class CamAuthCoordinator(DataUpdateCoordinator[CamAuthSnapshot]):
                 self._handle_message(message)
         except CamAuthAuthenticationError as err:
             self._stream_lost()
-            LOGGER.warning("CamAuth refused the event stream: %s", err)
-            self.async_set_update_error(err)
+            self.async_set_update_error(err)  # logs it, once
             self.config_entry.async_start_reauth(self.hass)
             return
         except CamAuthError as err:

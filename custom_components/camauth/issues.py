@@ -8,7 +8,7 @@ from homeassistant.helpers import issue_registry as ir
 from .const import DOMAIN
 from .coordinator import CamAuthConfigEntry
 
-ADMIN_PASSWORD_GENERATED = "admin_password_generated"  # noqa: S105 - an issue name
+ADMIN_PASSWORD_GENERATED = "admin_password_generated"  # noqa: S105  # nosec B105
 AUTH_DISABLED = "auth_disabled"
 # Warnings with their own text; any other id gets the generic issue with CamAuth's message.
 KNOWN_WARNINGS = frozenset({"forwarded_for_untrusted", "cookie_secure_off_over_https"})
