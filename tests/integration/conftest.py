@@ -186,11 +186,18 @@ def entry_for(camauth: CamAuth, instance_id: str, **data: Any) -> MockConfigEntr
     )
 
 
-async def until(hass: HomeAssistant, condition: Callable[[], bool], timeout: float = 20) -> None:
-    """Let Home Assistant and CamAuth run until ``condition`` holds (events cross sockets)."""
+async def until(
+    hass: HomeAssistant, condition: Callable[[], bool], timeout: float = 20, *, block: bool = True
+) -> None:
+    """Let Home Assistant and CamAuth run until ``condition`` holds (events cross sockets).
+
+    ``block=False`` while an automation waits for something: Home Assistant's "block till
+    done" would wait for that automation too.
+    """
     async with asyncio.timeout(timeout):
         while True:
-            await hass.async_block_till_done()
+            if block:
+                await hass.async_block_till_done()
             if condition():
                 return
             await asyncio.sleep(0.01)
