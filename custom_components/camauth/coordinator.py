@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from homeassistant.config_entries import ConfigEntry
@@ -181,6 +181,8 @@ class CamAuthCoordinator(DataUpdateCoordinator[CamAuthSnapshot]):
             "device_id": self.device_id,
         }
         data |= {key: event.detail[key] for key in SAFE_DETAIL_KEYS if key in event.detail}
+        if isinstance(until := data.get("until"), int | float):
+            data["until"] = datetime.fromtimestamp(until, UTC).isoformat()
         self.hass.bus.async_fire(EVENT_CAMAUTH, data)
         for listener in list(self._event_listeners):
             listener(event)

@@ -155,6 +155,7 @@ async def test_entities_follow_logins_failures_and_a_lockout(
     started = {event.data["kind"]: event.data for event in bus_events[4:]}
     assert started["username"]["username"] == "viewer"
     assert started["client"]["username"] is None
+    assert datetime.fromisoformat(started["client"]["until"]) > datetime.now(UTC)
     assert set(started["client"]) == {
         "type",
         "username",
