@@ -49,10 +49,10 @@ class AdminPasswordFlow(RepairsFlow):
         entry = self.hass.config_entries.async_get_entry(self._entry_id)
         if entry is None or entry.domain != DOMAIN or entry.state is not ConfigEntryState.LOADED:
             return self.async_abort(reason="not_loaded")
+        data = entry.runtime_data
         errors: dict[str, str] = {}
-        placeholders = {"error": ""}
+        placeholders = {"error": "", "url": data.client.url}
         if user_input is not None:
-            data = entry.runtime_data
             try:
                 await data.client.reset_password(ADMIN_USERNAME, user_input[CONF_PASSWORD])
             except CamAuthRequestError as err:

@@ -66,6 +66,7 @@ async def test_generated_admin_password_is_an_issue_fixed_from_home_assistant(
     result = await _start_fix(hass, init_integration)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "confirm"
+    assert result["description_placeholders"] == {"error": "", "url": camauth.url}
     result = await _fix(hass, result["flow_id"], "password1234")
     assert result["errors"] == {"password": "password_rejected"}
     assert result["description_placeholders"]["error"]
