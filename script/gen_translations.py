@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write the translation files the Supervisor and Home Assistant read, from translations/.
+"""Write the translation files the Supervisor (and later Home Assistant) read, from translations/.
 
 translations/<lang>.yaml is the single source of user-facing strings. Each top-level section
 of it has one writer, which turns it into the files that consumer reads:
@@ -8,10 +8,12 @@ of it has one writer, which turns it into the files that consumer reads:
     integration:  ->  custom_components/camauth/translations/<lang>.json, and for English also
                       custom_components/camauth/strings.json (Home Assistant's formats)
 
-A language may carry only some sections; English carries all of them.
+English (en.yaml) is the reference: every other language must have exactly its keys, section
+by section, so that no language silently falls back to English or carries strings nothing uses.
 
-python script/gen_translations.py           # write them
-python script/gen_translations.py --check   # exit 1 when a written file is stale or extra
+python script/gen_translations.py           # write them (exit 1 if a language's keys differ)
+python script/gen_translations.py --check   # exit 1 when a written file is stale or extra, or
+                                            # a language's keys differ from English's
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADER = "# Generated from translations/{name} by script/gen_translations.py: do not edit.\n"
+REFERENCE = "en.yaml"
 
 Writer = Callable[[Path, str, Any], dict[Path, str]]
 
@@ -63,21 +66,72 @@ WRITERS: dict[str, Writer] = {"addon": addon_files, "integration": integration_f
 GENERATED_DIRS = ("camauth_addon/translations", "custom_components/camauth/translations")
 
 
+def sources(root: Path = ROOT) -> dict[str, dict[str, Any]]:
+    """Each translations/<lang>.yaml by file name, as read."""
+    found: dict[str, dict[str, Any]] = {}
+    for source in sorted((root / "translations").glob("*.yaml")):
+        strings = yaml.safe_load(source.read_text(encoding="utf-8"))
+        if not isinstance(strings, dict) or "addon" not in strings:
+            raise ValueError(f"translations/{source.name}: no 'addon' section")
+        found[source.name] = strings
+    return found
+
+
 def outputs(root: Path = ROOT) -> dict[Path, str]:
     """Every generated file and its content."""
     files: dict[Path, str] = {}
-    for source in sorted((root / "translations").glob("*.yaml")):
-        strings = yaml.safe_load(source.read_text(encoding="utf-8"))
-        if not isinstance(strings, dict) or not strings:
-            raise ValueError(f"translations/{source.name}: no sections")
-        if source.name == "en.yaml" and set(strings) != set(WRITERS):
-            raise ValueError(f"translations/en.yaml: needs every section: {sorted(WRITERS)}")
+    for name, strings in sources(root).items():
         for section, content in strings.items():
             writer = WRITERS.get(section)
             if writer is None:
-                raise ValueError(f"translations/{source.name}: no writer for '{section}'")
-            files.update(writer(root, source.name, content))
+                raise ValueError(f"translations/{name}: no writer for '{section}'")
+            files.update(writer(root, name, content))
     return files
+
+
+def key_paths(tree: Any, prefix: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
+    """The path of every key in nested mappings, groups and their members alike."""
+    paths: set[tuple[str, ...]] = set()
+    if isinstance(tree, dict):
+        for key, value in tree.items():
+            path = (*prefix, str(key))
+            paths.add(path)
+            paths |= key_paths(value, path)
+    return paths
+
+
+def _topmost(paths: set[tuple[str, ...]]) -> list[str]:
+    """The paths none of whose parents is in the set, dotted: a missing group, not its keys."""
+    return [
+        ".".join(path)
+        for path in sorted(paths)
+        if not any(path[:end] in paths for end in range(1, len(path)))
+    ]
+
+
+def key_differences(root: Path = ROOT) -> list[str]:
+    """Keys a language lacks that English has, or has that English lacks, section by section."""
+    strings = sources(root)
+    if REFERENCE not in strings:
+        raise ValueError(f"translations/{REFERENCE} is missing: it is the reference")
+    reference = strings[REFERENCE]
+    problems = []
+    for name, language in strings.items():
+        if name == REFERENCE:
+            continue
+        for section in [*reference, *(key for key in language if key not in reference)]:
+            if section not in language:
+                problems.append(f"translations/{name}: no '{section}' section, {REFERENCE} has one")
+                continue
+            if section not in reference:
+                problems.append(f"translations/{name}: '{section}' is not a section of {REFERENCE}")
+                continue
+            ours, theirs = key_paths(reference[section]), key_paths(language[section])
+            for path in _topmost(ours - theirs):
+                problems.append(f"translations/{name}: {section}: missing {path}")
+            for path in _topmost(theirs - ours):
+                problems.append(f"translations/{name}: {section}: {path} is not in {REFERENCE}")
+    return problems
 
 
 def stale(root: Path = ROOT) -> list[Path]:
@@ -114,13 +168,16 @@ def main(argv: Sequence[str] | None = None, root: Path = ROOT) -> int:
     parser = argparse.ArgumentParser(description="Write the translation files from translations/.")
     parser.add_argument("--check", action="store_true", help="only check, write nothing")
     args = parser.parse_args(argv)
+    differences = key_differences(root)
+    for problem in differences:
+        print(problem)
     if args.check:
         old = stale(root)
         for path in old:
             print(f"stale: {path.relative_to(root)} (run script/gen_translations.py)")
-        return 1 if old else 0
+        return 1 if old or differences else 0
     write(root)
-    return 0
+    return 1 if differences else 0
 
 
 if __name__ == "__main__":

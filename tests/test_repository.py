@@ -7,21 +7,32 @@ import json
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import tomllib
+import zlib
 from importlib import metadata
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from types import ModuleType
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import voluptuous as vol
 import yaml
 from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name, parse_wheel_filename
 
 import camauth
-from camauth.const import DEFAULT_PORT, VERSION
+from camauth.const import (
+    DATABASE_FILE,
+    DEFAULT_INGRESS_PORT,
+    DEFAULT_PORT,
+    JWT_SECRET_FILE,
+    OPTIONS_FILE,
+    VERSION,
+)
 from camauth.options import OPTIONS_SCHEMA, Settings, parse_options
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -192,6 +203,170 @@ def test_the_supervisor_check_of_this_test_can_fail() -> None:
     assert _supervisor_problems(schema, {"proxy": {"header_map": {}}, "n": 9}, "") == [
         "n: 9 does not pass 'int(1,5)'"
     ]
+    # The third level (proxy -> header_map -> user) is checked like any other.
+    options = {"proxy": {"header_map": {"user": 5}}, "n": 3}
+    assert _supervisor_problems(schema, options, "") == [
+        "proxy.header_map.user: 5 does not pass 'str?'"
+    ]
+
+
+# --- config.yaml's own shape, as the Supervisor and the add-on linter read it ------------------
+
+# A schema leaf: one of the Supervisor's types, with its optional arguments, optionally `?`.
+_ELEMENT = re.compile(
+    r"(?:bool|email|url|port|device(?:\(subsystem=[a-z]+\))?"
+    r"|(?:str|password)(?:\(\d*,\d*\))?"
+    r"|(?:int|float)(?:\(-?[\d.]*,-?[\d.]*\))?"
+    r"|match\(.*\)|list\(.+\))\??"
+)
+
+# Supervisor 2025.09.1 (home-assistant/supervisor#6171, commit ac9947d5) was the first to take
+# a group inside a group in `schema`. Home Assistant 2025.10.0 was published on 2025-10-01,
+# when the stable channel's Supervisor was 2025.09.3 (home-assistant/version, stable.json);
+# 2025.9.4, the release before, went out with Supervisor 2025.09.0, which lacks it.
+NESTED_GROUPS_SINCE = "2025.10.0"
+
+
+def _shape_problems(schema: dict[str, Any], *, nested_groups: bool) -> list[str]:
+    """What a Supervisor refuses in the shape of a `schema`, before or after #6171.
+
+    After: each option is a leaf, a group of options, or a list of one leaf or group (no list
+    in a list), to any depth. Before: an option may be a group (or a list of groups), but such
+    a group holds only leaves and lists of leaves.
+    """
+    problems = []
+    for key, value in schema.items():
+        problems += _element_problems(value, str(key), None if nested_groups else 1)
+    return problems
+
+
+def _element_problems(tree: Any, where: str, groups: int | None) -> list[str]:
+    """One schema element; ``groups`` is how many group levels may still open (None: any)."""
+    inner = None if groups is None else groups - 1
+    problems = []
+    if isinstance(tree, str):
+        if not _ELEMENT.fullmatch(tree):
+            problems.append(f"{where}: unknown type {tree!r}")
+    elif isinstance(tree, list):
+        if len(tree) != 1 or isinstance(tree[0], list):
+            problems.append(f"{where}: a list holds exactly one leaf or group")
+        else:
+            problems += _element_problems(tree[0], where, groups)
+    elif not isinstance(tree, dict):
+        problems.append(f"{where}: {tree!r} is not a type")
+    elif groups == 0:
+        problems.append(f"{where}: a group inside a group needs Supervisor 2025.09.1")
+    else:
+        for key, value in tree.items():
+            problems += _element_problems(value, f"{where}.{key}", inner)
+    return problems
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
+
+
+def test_schema_shape_passes_the_supervisor_that_home_assistant_requires() -> None:
+    config = _config()
+    schema = config["schema"]
+    assert _shape_problems(schema, nested_groups=True) == []
+    needs_nested = _shape_problems(schema, nested_groups=False)
+    # proxy.header_map is the one group inside a group; if it is ever flattened, the minimum
+    # version should come down again.
+    assert needs_nested == ["proxy.header_map: a group inside a group needs Supervisor 2025.09.1"]
+    assert isinstance(config["homeassistant"], str)  # a string, as the linter wants
+    assert config["homeassistant"] == NESTED_GROUPS_SINCE
+
+
+def test_the_schema_shape_check_can_fail() -> None:
+    three = {"proxy": {"header_map": {"user": "str?"}}}
+    assert _shape_problems(three, nested_groups=True) == []
+    assert _shape_problems(three, nested_groups=False) == [
+        "proxy.header_map: a group inside a group needs Supervisor 2025.09.1"
+    ]
+    two = {"proxy": {"names": ["str"], "x": "int(1,5)?"}, "ups": [{"url": "url", "p": ["str"]}]}
+    assert _shape_problems(two, nested_groups=False) == []
+    assert _shape_problems({"ups": [{"a": {"b": "str"}}]}, nested_groups=False) == [
+        "ups.a: a group inside a group needs Supervisor 2025.09.1"
+    ]
+    assert _shape_problems({"a": [["str"]], "b": "string", "c": 5}, nested_groups=True) == [
+        "a: a list holds exactly one leaf or group",
+        "b: unknown type 'string'",
+        "c: 5 is not a type",
+    ]
+
+
+def test_ingress_reaches_the_services_ingress_port_and_nothing_publishes_it() -> None:
+    config = _config()
+    assert config["ingress"] is True
+    # The Supervisor's default is 8099; the linter wants a default left out (see below).
+    port = config.get("ingress_port", 8099)
+    assert isinstance(port, int)
+    assert not isinstance(port, bool)
+    assert 1 <= port <= 65535
+    assert port == DEFAULT_INGRESS_PORT
+    # Only the Supervisor may reach the panel: its port is not mapped to the host.
+    published = {int(str(key).split("/")[0]) for key in config["ports"]}
+    assert port not in published
+
+
+def test_sidebar_panel_and_home_assistant_apis() -> None:
+    config = _config()
+    assert re.fullmatch(r"mdi:[a-z0-9]+(?:-[a-z0-9]+)*", config["panel_icon"])
+    assert config["panel_title"] == "CamAuth"
+    assert config["auth_api"] is True
+    assert config["hassio_api"] is True
+    assert config["discovery"] == ["camauth"]
+    assert "panel_admin" not in config  # the default, admins only: the panel manages users
+
+
+def test_backups_keep_the_data_and_skip_only_what_sqlite_rebuilds() -> None:
+    patterns = _config()["backup_exclude"]
+    assert isinstance(patterns, list)
+    assert patterns
+    assert all(isinstance(pattern, str) and pattern.strip() for pattern in patterns)
+    # The Supervisor matches each pattern with PurePath.match on the full path it sees.
+    data = PurePosixPath("/data/addons/data/local_camauth")
+
+    def excluded(name: str) -> bool:
+        return any((data / name).match(pattern) for pattern in patterns)
+
+    for kept in (DATABASE_FILE, f"{DATABASE_FILE}-wal", JWT_SECRET_FILE, OPTIONS_FILE):
+        assert not excluded(kept), kept
+    assert excluded(f"{DATABASE_FILE}-shm")
+
+
+# What the add-on linter (frenck/action-addon-linter, config.schema.json) knows: every key it
+# accepts, and the defaults it refuses to see written out ("should be removed, it uses a
+# default value"). The Supervisor silently drops a key it does not know, so a misspelt
+# `panel_icons` would otherwise go unnoticed.
+_LINTER_DEFAULTS: dict[str, Any] = {
+    "advanced": False, "apparmor": True, "audio": False, "auth_api": False, "backup": "hot",
+    "boot": "auto", "devicetree": False, "docker_api": False, "full_access": False,
+    "gpio": False, "hassio_api": False, "hassio_role": "default", "homeassistant_api": False,
+    "host_dbus": False, "host_ipc": False, "host_network": False, "host_pid": False,
+    "host_uts": False, "ingress": False, "ingress_port": 8099, "ingress_stream": False,
+    "init": True, "journald": False, "kernel_modules": False, "legacy": False,
+    "options": {}, "panel_admin": True, "panel_icon": "mdi:puzzle", "realtime": False,
+    "schema": {}, "stage": "stable", "startup": "application", "stdin": False, "timeout": 10,
+    "tmpfs": False, "uart": False, "udev": False, "ulimits": {}, "usb": False, "video": False,
+}  # fmt: skip
+_LINTER_KEYS = set(_LINTER_DEFAULTS) | {
+    "arch", "backup_exclude", "backup_post", "backup_pre", "breaking_versions", "codenotary",
+    "description", "devices", "discovery", "environment", "homeassistant", "image",
+    "ingress_entry", "machine", "map", "name", "panel_title", "ports", "ports_description",
+    "privileged", "services", "slug", "url", "version", "watchdog", "webui",
+}  # fmt: skip
+
+
+def test_config_passes_the_add_on_linters_rules() -> None:
+    config = _config()
+    assert set(config) <= _LINTER_KEYS
+    assert {"arch", "description", "name", "slug", "version"} <= set(config)
+    written_defaults = [key for key, value in _LINTER_DEFAULTS.items() if config.get(key) == value]
+    assert written_defaults == []
+    assert "watchdog" not in config  # obsolete: the image's HEALTHCHECK does the job
+    assert "webui" not in config  # not with ingress
 
 
 def _validator(dotted: str) -> Any:
@@ -287,13 +462,76 @@ def test_generator_check_notices_edits_and_orphans(tmp_path: Path) -> None:
     # A section with no writer is refused, not silently dropped.
     source = tmp_path / "translations/en.yaml"
     source.write_text(source.read_text(encoding="utf-8") + "bogus: {}\n", encoding="utf-8")
-    with pytest.raises(ValueError, match=r"en\.yaml: needs every section"):
-        generator.stale(tmp_path)
-    other = tmp_path / "translations/xx.yaml"
-    other.write_text("bogus: {}\n", encoding="utf-8")
-    source.write_text(source.read_text(encoding="utf-8").replace("bogus: {}\n", ""))
     with pytest.raises(ValueError, match="no writer for 'bogus'"):
         generator.stale(tmp_path)
+
+
+LANGUAGES = ("de", "en", "es", "fr", "nl")
+
+
+def _leaves_of(tree: Any, path: tuple[str, ...] = ()) -> dict[tuple[str, ...], Any]:
+    if not isinstance(tree, dict):
+        return {path: tree}
+    found: dict[tuple[str, ...], Any] = {}
+    for key, value in tree.items():
+        found |= _leaves_of(value, (*path, str(key)))
+    return found
+
+
+def test_every_language_has_exactly_englishs_keys() -> None:
+    generator = _load_generator()
+    assert sorted(generator.sources()) == [f"{lang}.yaml" for lang in LANGUAGES]
+    assert generator.key_differences() == []
+    written = sorted(path.name for path in (ADDON / "translations").iterdir())
+    assert written == [f"{lang}.yaml" for lang in LANGUAGES]
+
+
+# What a translation keeps exactly as English has it: numbers, paths, header names, quoted
+# examples without spaces ("1/second;5/minute;20/hour", "admin", ","), acronyms.
+_LITERAL = re.compile(r'"[^"\s]+"|/[\w./-]+|\b(?:X|Remote)-[\w-]+|\b\d+\b|\b[A-Z]{3,}\b')
+
+
+@pytest.mark.parametrize("lang", [lang for lang in LANGUAGES if lang != "en"])
+def test_translations_keep_names_units_and_examples(lang: str) -> None:
+    english = _leaves_of(_strings())
+    translated = _leaves_of(_yaml(ROOT / f"translations/{lang}.yaml"))
+    for path, text in english.items():
+        where = ".".join(path)
+        assert isinstance(translated[path], str), where
+        assert translated[path].strip(), where
+        assert translated[path] != text or len(text) < 12, f"{where} is not translated"
+        for literal in _LITERAL.findall(text):
+            assert literal in translated[path], f"{where}: {literal} changed"
+
+
+def test_generator_check_notices_missing_and_extra_keys(tmp_path: Path) -> None:
+    generator = _load_generator()
+    shutil.copytree(ROOT / "translations", tmp_path / "translations")
+    assert generator.main([], root=tmp_path) == 0
+
+    def edit(lang: str, change: Any) -> None:
+        source = tmp_path / f"translations/{lang}.yaml"
+        strings = yaml.safe_load(source.read_text(encoding="utf-8"))
+        change(strings)
+        source.write_text(yaml.safe_dump(strings, allow_unicode=True), encoding="utf-8")
+
+    edit("de", lambda s: s["addon"]["configuration"]["auth"]["fields"].pop("enabled"))
+    edit("fr", lambda s: s["addon"]["configuration"]["jwt_secret"].update(example="x"))
+    edit("nl", lambda s: s["addon"]["network"].pop("8971/tcp"))
+    assert generator.key_differences(tmp_path) == [
+        "translations/de.yaml: addon: missing configuration.auth.fields.enabled",
+        "translations/fr.yaml: addon: configuration.jwt_secret.example is not in en.yaml",
+        "translations/nl.yaml: addon: missing network.8971/tcp",
+    ]
+    assert generator.main(["--check"], root=tmp_path) == 1
+    assert generator.main([], root=tmp_path) == 1  # writes, but says what is wrong
+
+    # Any section, not only the add-on's: one English has and a language lacks, or the reverse.
+    edit("en", lambda s: s.update(panel={"title": "CamAuth"}))
+    edit("es", lambda s: s.update(bot={"title": "CamAuth"}))
+    differences = generator.key_differences(tmp_path)
+    assert "translations/de.yaml: no 'panel' section, en.yaml has one" in differences
+    assert "translations/es.yaml: 'bot' is not a section of en.yaml" in differences
 
 
 # --- the image -------------------------------------------------------------------------------
@@ -340,6 +578,110 @@ def test_run_script_execs_the_service_on_the_addon_port() -> None:
         f"exec camauth serve --data-dir /data --options /data/options.json "
         f"--host 0.0.0.0 --port {port}"
     ]
+
+
+def _png(path: Path) -> tuple[int, int, int, int]:
+    """Width, height, colour type and the top-left pixel's alpha, read with the stdlib."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", path.name
+    length, kind = struct.unpack(">I4s", data[8:16])
+    assert (length, kind) == (13, b"IHDR")
+    header = data[16:29]
+    assert struct.unpack(">I", data[29:33])[0] == zlib.crc32(kind + header)
+    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", header)
+    assert (depth, interlace) == (8, 0), path.name
+    chunks, offset = b"", 8
+    while offset < len(data):
+        length, kind = struct.unpack(">I4s", data[offset : offset + 8])
+        if kind == b"IDAT":
+            chunks += data[offset + 8 : offset + 8 + length]
+        offset += 12 + length
+    # The first pixel of the first row is stored as it is, whatever the row's filter.
+    first_row = zlib.decompressobj().decompress(chunks, 1 + 4 * width)
+    alpha = first_row[4] if colour == 6 else 255
+    return width, height, colour, alpha
+
+
+@pytest.mark.parametrize(("name", "size"), [("icon", (128, 128)), ("logo", (250, 100))])
+def test_icon_and_logo_are_pngs_of_the_sizes_home_assistant_asks_for(
+    name: str, size: tuple[int, int]
+) -> None:
+    png = ADDON / f"{name}.png"
+    width, height, colour, corner_alpha = _png(png)
+    assert (width, height) == size
+    assert colour == 6  # RGBA: drawn on a transparent background
+    assert corner_alpha == 0
+    assert png.stat().st_size < 64 * 1024
+    # Made from a source in the repository, at the same size (script/render_art.py).
+    svg = (ADDON / "art" / f"{name}.svg").read_text(encoding="utf-8")
+    root = re.search(r"<svg\b[^>]*>", svg)
+    assert root is not None
+    assert f'width="{size[0]}"' in root[0]
+    assert f'height="{size[1]}"' in root[0]
+
+
+def _apparmor_rules() -> tuple[str, list[str]]:
+    """The profile's text and its rules (comments and blank lines dropped)."""
+    text = (ADDON / "apparmor.txt").read_text(encoding="utf-8")
+    rules = [
+        line.strip()
+        for line in text.splitlines()
+        if line.strip() and not (line.lstrip().startswith("#") and "include" not in line)
+    ]
+    return text, rules
+
+
+def test_apparmor_profile_is_the_add_ons_and_allows_only_what_camauth_needs() -> None:
+    text, rules = _apparmor_rules()
+    # The Supervisor reads the name from the one line starting "profile " and wants the slug.
+    names = re.findall(r"^profile ([^ ]+).*$", text, re.M)
+    assert names == [_config()["slug"]] == ["camauth"]
+    assert rules[0] == "#include <tunables/global>"
+    assert rules[1] == "profile camauth flags=(attach_disconnected,mediate_deleted) {"
+    assert rules[2] == "#include <abstractions/base>"
+    assert rules[-1] == "}"
+    assert "apparmor" not in _config()  # on by default; this file is then the profile
+    for rule in (
+        "/run.sh rix,",  # the entry point, run by BusyBox's sh
+        "/bin/busybox ix,",
+        "/usr/local/bin/python3* ix,",
+        "/usr/local/bin/camauth rix,",
+        "/usr/local/lib/python3*/** r,",  # the standard library and site-packages
+        "/data/** rwk,",
+        "deny /data/options.json wl,",
+        "/ssl/** r,",
+        "network inet tcp,",
+        "network inet6 tcp,",
+    ):
+        assert rule in rules, rule
+    # Nothing that opens everything: no bare file/network/capability rule, no write outside
+    # /data and /tmp (and the terminal), no execution of anything but the four programs.
+    blanket = {"file,", "network,", "capability,", "mount,", "ptrace,", "signal,", "unix,"}
+    assert not blanket & set(rules)
+    assert not [rule for rule in rules if rule.startswith(("capability", "change_profile"))]
+    paths = [rule for rule in rules if rule.startswith(("/", "owner /"))]
+    writable = [rule.split()[-2] for rule in paths if "w" in rule.split()[-1]]
+    assert writable == ["/data/**", "/tmp/**", "/dev/tty", "/dev/pts/*"]  # noqa: S108
+    executable = [rule.split()[0] for rule in paths if "x" in rule.split()[-1]]
+    assert executable == [
+        "/run.sh",
+        "/bin/busybox",
+        "/usr/local/bin/python3*",
+        "/usr/local/bin/camauth",
+    ]
+    assert not [rule for rule in paths if rule.split()[0] in ("/**", "/", "/usr/**")]
+
+
+def test_apparmor_profile_compiles() -> None:
+    parser = shutil.which("apparmor_parser") or "/usr/sbin/apparmor_parser"
+    if not os.access(parser, os.X_OK):
+        pytest.skip("apparmor_parser is not installed (Debian package apparmor)")
+    result = subprocess.run(
+        [parser, "--skip-kernel-load", "--skip-cache", "--skip-read-cache", "--quiet",
+         str(ADDON / "apparmor.txt")],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
 
 
 def test_repository_metadata() -> None:
@@ -429,6 +771,20 @@ def test_pip_install_of_the_addon_gives_a_working_command(tmp_path: Path) -> Non
     camauth_cmd = str(venv / "bin/camauth")
     assert run(camauth_cmd, "--version").stdout == f"camauth {VERSION}\n"
     data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    nothing = subprocess.run(
+        [camauth_cmd, "users", "list", "--data-dir", str(data)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    assert nothing.returncode == 1
+    assert "no CamAuth database" in nothing.stderr
+    assert list(data.iterdir()) == []  # nothing was created
+    database = str(data / "camauth.db")
+    create = f"import pathlib, camauth.storage.db as db; db.connect(pathlib.Path({database!r}))"
+    run(python, "-c", create)  # what a first `camauth serve` does
     added = run(camauth_cmd, "users", "--data-dir", str(data), "add", "alice", "--generate")
     assert added.stdout.startswith("Generated password for alice: ")
     bob = ["add", "bob", "--role", "admin", "--password-stdin"]
@@ -479,3 +835,83 @@ def test_find_python_refuses_another_version(tmp_path: Path) -> None:
         [str(ROOT / "script/find-python")], env=env, capture_output=True, text=True, check=False
     )
     assert found.stdout.strip() != str(other)
+
+
+# --- the image builds without a compiler ------------------------------------------------------
+
+# The add-on's architectures as pip's platform tags name the machines.
+_MACHINES = {"amd64": "x86_64", "aarch64": "aarch64"}
+
+
+def _unreachable_index() -> str | None:
+    """Why pip's package index cannot be reached from here, or None when it can.
+
+    A plain TCP connect with a short timeout, in a child process (pytest-socket, loaded with
+    Home Assistant's test plugin, blocks sockets in this one).
+    """
+    index = os.environ.get("PIP_INDEX_URL", "https://pypi.org/simple")
+    hosts = [urlsplit(index).hostname or "pypi.org"]
+    if hosts == ["pypi.org"]:
+        hosts.append("files.pythonhosted.org")  # where PyPI's files are
+    probe = (
+        "import socket, sys\n"
+        "for host in sys.argv[1:]:\n"
+        "    socket.create_connection((host, 443), timeout=3).close()\n"
+    )
+    try:
+        subprocess.run(
+            [sys.executable, "-c", probe, *hosts], capture_output=True, check=True, timeout=15
+        )
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+        return f"the package index ({', '.join(hosts)}) cannot be reached from this machine"
+    return None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("arch", ["amd64", "aarch64"])
+def test_every_dependency_has_a_musllinux_wheel(arch: str, tmp_path: Path) -> None:
+    """`pip install` in the Alpine base image finds a wheel for everything: no compiler.
+
+    pip resolves the service's dependencies and theirs for the image's Python on musl for
+    this machine, accepting wheels only. Markers are evaluated on this machine, so a
+    dependency only an aarch64 board would pull in is not seen here.
+    """
+    assert arch in _config()["arch"]
+    reason = _unreachable_index()
+    if reason is not None:
+        pytest.skip(reason)
+    dockerfile = (ADDON / "Dockerfile").read_text(encoding="utf-8")
+    base = re.search(r"^ARG BUILD_FROM=\S+/base-python:(\d+)\.(\d+)-alpine", dockerfile, re.M)
+    assert base is not None
+    python = f"{base[1]}.{base[2]}"
+    assert python == "3.13"
+    machine = _MACHINES[arch]
+    platform = f"musllinux_1_2_{machine}"  # Alpine 3.23 ships musl 1.2
+    project = tomllib.loads((ADDON / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    dependencies = project["dependencies"]
+    env = os.environ | {"PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--quiet",
+         "--only-binary=:all:", "--platform", platform, "--python-version", python,
+         "--implementation", "cp", "--dest", str(tmp_path), *dependencies],
+        capture_output=True, text=True, check=False, env=env, timeout=900,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    files = sorted(path.name for path in tmp_path.iterdir())
+    assert files
+    assert [name for name in files if not name.endswith(".whl")] == []
+    projects = set()
+    for name in files:
+        project, _, _, tags = parse_wheel_filename(name)
+        projects.add(project)
+        fits = [
+            tag
+            for tag in tags
+            if tag.platform == "any"
+            or (tag.platform.startswith("musllinux_1_") and tag.platform.endswith(f"_{machine}"))
+        ]
+        assert fits, f"{name} is not a wheel for {platform}"
+    declared = {canonicalize_name(Requirement(text).name) for text in dependencies}
+    assert declared <= projects
+    assert len(projects) > len(declared)  # their own dependencies came too

@@ -1,5 +1,5 @@
 """Allow ``python -m camauth``."""
 
-from .cli import main
+from .cli.main import main
 
 raise SystemExit(main())

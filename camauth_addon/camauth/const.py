@@ -5,6 +5,8 @@ from typing import Final
 VERSION: Final = "0.1.0"
 
 COOKIE_NAME: Final = "camauth_token"
+DEVICE_COOKIE: Final = "camauth_device"
+DEVICE_COOKIE_DAYS: Final = 365
 API_KEY_HEADER: Final = "X-API-Key"
 
 DEFAULT_DATA_DIR: Final = "./camauth-data"

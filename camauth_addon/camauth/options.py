@@ -12,8 +12,8 @@ import limits
 import voluptuous as vol
 
 from .const import ROLE_VIEWER, ROLES
+from .core.rate_limit import failures_per_hour, parse_windows
 from .errors import ConfigError
-from .rate_limit import failures_per_hour, parse_windows
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 

@@ -29,12 +29,10 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from camauth.accounts import Accounts
-from camauth.app import create_app
+from camauth.core.passwords import PasswordHasher
+from camauth.core.services import Services, open_services
+from camauth.http.app import create_app
 from camauth.options import AuthSettings, Settings
-from camauth.passwords import PasswordHasher
-from camauth.store import Database
-from camauth.tokens import TokenCodec
 from custom_components.camauth.const import DOMAIN, EVENT_CAMAUTH
 from custom_components.camauth.coordinator import CamAuthCoordinator
 
@@ -60,7 +58,7 @@ class CamAuth:
     """A running CamAuth, an admin API key for Home Assistant, and a client to drive it."""
 
     server: TestServer
-    accounts: Accounts
+    services: Services
     api_key: str
     http: ClientSession
     extra: list[Any] = field(default_factory=list)
@@ -93,13 +91,26 @@ class CamAuth:
 
     async def new_key(self, name: str, role: str = "admin") -> str:
         """Another API key."""
-        return str((await self.accounts.create_key(name, role, ())).secret)
+        status, body = await self.call("POST", "/api/keys", json={"name": name, "role": role})
+        assert status == 201, body
+        return str(body["key"])
 
     async def revoke_key(self, name: str) -> None:
         """Revoke an API key by name."""
-        for key in await self.accounts.list_keys():
-            if key.name == name:
-                await self.accounts.revoke_key(key.id)
+        _, keys = await self.call("GET", "/api/keys")
+        [key_id] = [key["id"] for key in keys if key["name"] == name]
+        status, body = await self.call("DELETE", f"/api/keys/{key_id}")
+        assert status == 200, body
+
+    async def key_names(self) -> list[str]:
+        """The names of every API key."""
+        _, keys = await self.call("GET", "/api/keys")
+        return [str(key["name"]) for key in keys]
+
+    async def user(self, method: str, path: str = "", **body: Any) -> None:
+        """Manage users through the API: ``user("POST", username=..., ...)``."""
+        status, answer = await self.call(method, f"/api/users{path}", json=body or None)
+        assert status in (200, 201), answer
 
     async def instance_id(self) -> str:
         """CamAuth's instance id (the config entry's unique id)."""
@@ -120,18 +131,20 @@ async def start_camauth(tmp_path: Path) -> AsyncIterator[CamAuthFactory]:
         settings = replace(Settings(), auth=replace(AuthSettings(), **auth))
         data_dir = data_dir or tmp_path / f"camauth{len(started)}"
         data_dir.mkdir(exist_ok=True)
-        db = Database(data_dir / "camauth.db")
-        await db.open()
         hasher = PasswordHasher(rounds=TEST_ROUNDS, workers=2)
-        accounts = Accounts(db, hasher, TokenCodec(SECRET), settings.auth)
-        await accounts.sync(force=True)
-        if await accounts.get_user("admin") is None:
-            await accounts.create_user("admin", ADMIN_PASSWORD, "admin")
-            await accounts.create_user("viewer", VIEWER_PASSWORD, "viewer")
-        key = await accounts.create_key(f"homeassistant{len(started)}", "admin", ())
-        server = TestServer(create_app(settings, accounts), host="127.0.0.1", port=port)
-        await server.start_server()
-        camauth = CamAuth(server, accounts, key.secret, ClientSession())
+        services = await open_services(data_dir, settings.auth, SECRET, hasher=hasher)
+        try:
+            if await services.users.get("admin") is None:
+                await services.users.create("admin", ADMIN_PASSWORD, "admin")
+                await services.users.create("viewer", VIEWER_PASSWORD, "viewer")
+            key = await services.keys.create(f"homeassistant{len(started)}", "admin", ())
+            app = create_app(settings, services)
+            server = TestServer(app, host="127.0.0.1", port=port)
+            await server.start_server()
+        except BaseException:
+            await services.close()
+            raise
+        camauth = CamAuth(server, services, key.secret, ClientSession())
         started.append(camauth)
         await skip_unless_contract(camauth)
         return camauth
@@ -166,8 +179,7 @@ async def stop_camauth(camauth: CamAuth) -> None:
         return
     await camauth.http.close()
     await camauth.server.close()
-    await camauth.accounts.db.close()
-    camauth.accounts.hasher.close()
+    await camauth.services.close()
 
 
 @pytest.fixture

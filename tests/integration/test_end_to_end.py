@@ -66,23 +66,26 @@ def _healthy(url: str, popen: subprocess.Popen[bytes], log: Path) -> None:
     raise AssertionError(f"camauth serve did not become healthy: {log.read_text()}")
 
 
+def _key_works(url: str, api_key: str) -> None:
+    request = urllib.request.Request(f"{url}/api/profile", headers={"X-API-Key": api_key})
+    for _ in range(400):
+        try:
+            with _OPENER.open(request, timeout=5) as answer:
+                if answer.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.05)
+    raise AssertionError("camauth serve did not accept the key from camauth keys add")
+
+
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
-    """``camauth serve`` on 127.0.0.1 with a lockout after three failures (runs outside the
-    event loop: it is a separate process, driven with blocking calls)."""
+    """``camauth serve`` on 127.0.0.1 with a lockout after three failures, and a key from
+    ``camauth keys add`` (outside the event loop: a separate process, blocking calls)."""
     env = {key: value for key, value in os.environ.items() if key not in FOREIGN_ENV}
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     (data_dir / "options.json").write_text(json.dumps({"auth": LOCKOUT_LIMITS}))
-    added = subprocess.run(
-        _camauth("keys", "add", "ha", "--role", "admin", data_dir=data_dir),
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-        env=env,
-    )
-    api_key = added.stdout.strip().splitlines()[-1]
     port = free_port()
     log = tmp_path / "camauth.log"
     with log.open("wb") as stderr:
@@ -96,6 +99,16 @@ def served(tmp_path: Path) -> Iterator[Served]:
     url = f"http://127.0.0.1:{port}"
     try:
         _healthy(url, popen, log)
+        added = subprocess.run(
+            _camauth("keys", "add", "ha", "--role", "admin", data_dir=data_dir),
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+            env=env,
+        )
+        api_key = added.stdout.strip().splitlines()[-1]
+        _key_works(url, api_key)  # the running service picks up the shell's key within a second
         found = BANNER_PASSWORD.findall(log.read_text(encoding="utf-8"))
         assert len(found) == 1, log.read_text(encoding="utf-8")
         yield Served(url, found[0], api_key)

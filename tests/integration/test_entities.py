@@ -15,6 +15,7 @@ from custom_components.camauth.const import DOMAIN
 
 from .conftest import VIEWER_PASSWORD, CamAuth, coordinator_of, settle, until
 
+PASSPHRASE = "a rather long passphrase"
 INSTANCE_SENSORS = [
     "sensor.camauth_failed_logins_last_hour",
     "sensor.camauth_failed_logins_last_24_hours",
@@ -179,18 +180,18 @@ async def test_users_come_and_go_as_devices(
 ) -> None:
     instance_id = coordinator_of(init_integration).instance_id
     carol = (DOMAIN, f"{instance_id}_user_carol")
-    await camauth.accounts.create_user("Carol", "a rather long passphrase", "admin")
+    await camauth.user("POST", username="Carol", password=PASSPHRASE, role="admin")
     await until(hass, lambda: hass.states.get("binary_sensor.carol_locked_out") is not None)
     device = device_registry.async_get_device({carol})
     assert device is not None
     assert (device.name, device.model) == ("Carol", "Admin user")
     assert _state(hass, "sensor.camauth_users") == "3"
 
-    await camauth.accounts.set_role("carol", "viewer")
+    await camauth.user("PUT", "/carol/role", role="viewer")
     await until(hass, lambda: len(bus_events) == 2)
     await settle(hass, lambda: device_registry.async_get_device({carol}).model == "Viewer user")
 
-    await camauth.accounts.delete_user("carol")
+    await camauth.user("DELETE", "/carol")
     await until(hass, lambda: len(bus_events) == 3)
     await settle(hass, lambda: device_registry.async_get_device({carol}) is None)
     assert entity_registry.async_get("binary_sensor.carol_locked_out") is None
@@ -198,7 +199,7 @@ async def test_users_come_and_go_as_devices(
     assert _state(hass, "sensor.camauth_users") == "2"
 
     # Created again: a new device, new entities.
-    await camauth.accounts.create_user("carol", "a rather long passphrase", "viewer")
+    await camauth.user("POST", username="carol", password=PASSPHRASE, role="viewer")
     await until(hass, lambda: len(bus_events) == 4)
     await settle(hass, lambda: hass.states.get("binary_sensor.carol_locked_out") is not None)
     assert device_registry.async_get_device({carol}) is not None

@@ -126,7 +126,7 @@ async def test_stream_snapshots_update_the_data(
 async def test_revoked_key_closes_the_stream_and_asks_for_a_new_key(
     hass: HomeAssistant, camauth: CamAuth, init_integration: MockConfigEntry
 ) -> None:
-    name = next(k.name for k in await camauth.accounts.list_keys())
+    name = (await camauth.key_names())[0]
     await camauth.revoke_key(name)
     coordinator = coordinator_of(init_integration)
     try:

@@ -83,7 +83,7 @@ async def test_fix_flow_errors(
     await _generate_admin_password(camauth)
     await until(hass, lambda: "admin_password_generated" in _issues(hass, init_integration))
     result = await _start_fix(hass, init_integration)
-    name = next(key.name for key in await camauth.accounts.list_keys())
+    name = (await camauth.key_names())[0]
     await camauth.revoke_key(name)
     result = await _fix(hass, result["flow_id"], "tangerine glacier anthem 5")
     assert result["errors"] == {"base": "invalid_auth"}

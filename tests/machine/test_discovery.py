@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import stat
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from camauth.discovery import announce_until_done, start_discovery
+from camauth.supervisor.discovery import announce_until_done, start_discovery
 from tests.service.conftest import Service
 
 from .helpers import WAIT, call
@@ -64,7 +65,9 @@ async def test_announcing_retries_until_the_supervisor_accepts(supervisor: Super
 
 async def announced(supervisor: Supervisor, service: Service, environ: dict[str, str]) -> Any:
     """Start discovery, wait (bounded) until its announcement is done; return the body."""
-    task = await start_discovery(service.accounts, service.server.port, environ=environ)
+    task = await start_discovery(
+        service.services, service.data_dir, service.server.port, environ=environ
+    )
     assert task is not None
     await asyncio.wait_for(task, WAIT)
     authorization, body = supervisor.received[-1]
@@ -72,7 +75,7 @@ async def announced(supervisor: Supervisor, service: Service, environ: dict[str,
     return body
 
 
-async def test_start_discovery_announces_a_working_admin_key_and_rotates_it(
+async def test_discovery_announces_one_admin_key_and_keeps_it_until_revoked(
     supervisor: Supervisor, service: Service
 ) -> None:
     supervisor.failures = 0
@@ -80,27 +83,47 @@ async def test_start_discovery_announces_a_working_admin_key_and_rotates_it(
     body = await announced(supervisor, service, environ)
     assert set(body) == {"service", "config"}
     assert body["service"] == "camauth"
-    assert set(body["config"]) == {"host", "port", "api_key"}
+    assert set(body["config"]) == {"host", "port", "api_key", "instance_id"}
     assert body["config"]["host"] == socket.gethostname()
     assert body["config"]["port"] == service.server.port
     first = body["config"]["api_key"]
     headers = {"X-API-Key": first}
     profile = await call(service, "GET", "/api/profile", 200, headers=headers)
     assert profile == {**profile, "username": "homeassistant", "role": "admin"}
-    await call(service, "GET", "/api/users", 200, headers=headers)
-    await call(service, "GET", "/api/events", 200, headers=headers)
+    stats = await call(service, "GET", "/api/stats", 200, headers=headers)
+    assert body["config"]["instance_id"] == stats["instance_id"]
+    kept = service.data_dir / ".homeassistant_key"
+    assert kept.read_text().strip() == first
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
 
+    # A restart announces the same key: it is not a credential change.
+    again = await announced(supervisor, service, environ)
+    assert again["config"] == body["config"]
+
+    # Revoked (or lost), it is replaced by a new one, announced on the next start.
+    keys = await call(service, "GET", "/api/keys", 200, headers=headers)
+    assert [(k["name"], k["role"]) for k in keys] == [("homeassistant", "admin")]
+    await call(service, "DELETE", f"/api/keys/{keys[0]['id']}", 200, headers=headers)
     second = (await announced(supervisor, service, environ))["config"]["api_key"]
     assert second != first
     await call(service, "GET", "/api/users", 401, headers={"X-API-Key": first})
     await call(service, "GET", "/api/users", 200, headers={"X-API-Key": second})
-    keys = await call(service, "GET", "/api/keys", 200, headers={"X-API-Key": second})
-    assert [(k["name"], k["role"]) for k in keys] == [("homeassistant", "admin")]
-    assert len(supervisor.received) == 2
+    assert kept.read_text().strip() == second
+    kept.unlink()
+    third = (await announced(supervisor, service, environ))["config"]["api_key"]
+    await call(service, "GET", "/api/users", 401, headers={"X-API-Key": second})
+    await call(service, "GET", "/api/users", 200, headers={"X-API-Key": third})
+    assert len(supervisor.received) == 4
 
-    events = await call(service, "GET", "/api/events", 200, headers={"X-API-Key": second})
+    events = await call(service, "GET", "/api/events", 200, headers={"X-API-Key": third})
     kinds = [e["type"] for e in reversed(events) if e["type"].startswith("api_key_")]
-    assert kinds == ["api_key_created", "api_key_revoked", "api_key_created"]
+    assert kinds == [
+        "api_key_created",
+        "api_key_revoked",
+        "api_key_created",
+        "api_key_revoked",
+        "api_key_created",
+    ]
 
 
 async def test_without_a_supervisor_token_nothing_happens(
@@ -111,6 +134,8 @@ async def test_without_a_supervisor_token_nothing_happens(
         {"SUPERVISOR_TOKEN": ""},
         {"CAMAUTH_SUPERVISOR_URL": supervisor.url},
     ):
-        assert await start_discovery(service.accounts, 8971, environ=environ) is None
-    assert await service.accounts.list_keys() == []
+        assert (
+            await start_discovery(service.services, service.data_dir, 8971, environ=environ) is None
+        )
+    assert await service.services.keys.list() == []
     assert supervisor.received == []

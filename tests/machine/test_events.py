@@ -7,12 +7,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
 from aiohttp import ClientSession
 
-from camauth.audit import EventQuery, audit_stats, insert_events, prune_events, query_events
-from camauth.events import EVENT_TYPES, Event
-from camauth.store import connect
+from camauth.core.events import EVENT_TYPES, Event
+from camauth.storage.db import connect
+from camauth.storage.events import (
+    EventQuery,
+    audit_stats,
+    insert_events,
+    prune_events,
+    query_events,
+)
 from tests.service.conftest import (
     ADMIN_PASSWORD,
     VIEWER_PASSWORD,
@@ -99,11 +104,14 @@ async def test_every_event_type_is_logged_once_and_streamed_once(
         await call(service, "DELETE", f"/api/keys/{temp['id']}", 200, headers=admin)
         await call(service, "DELETE", "/api/users/bob", 200, headers=admin)
         wrong = {"username": "viewer", "password": "not the password at all"}
-        await call(service, "POST", "/api/login", 401, json=wrong)
-        await call(service, "POST", "/api/login", 429, json=viewer_login)  # locked: no event
+        # From a browser that has not logged in as viewer (no device cookie): a stranger.
+        stranger = await service.fresh_client()
+        await call(service, "POST", "/api/login", 401, json=wrong, session=stranger)
+        locked = await call(service, "POST", "/api/login", 429, json=viewer_login, session=stranger)
+        assert locked["code"] == "rate_limited"  # locked: no event
         lifted = await call(service, "DELETE", "/api/lockouts", 200, headers=admin)
         assert lifted["lifted"] == 1
-        service.accounts.bus.emit(MARKER)
+        service.services.bus.emit(MARKER)
         finished = time.time()
 
         streamed = await events_until(ws, MARKER)
@@ -142,7 +150,6 @@ async def test_every_event_type_is_logged_once_and_streamed_once(
     assert_no_secret(json.dumps(everything), secrets)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 7: lockout_ended does not name the client yet")
 async def test_a_lifted_username_lockout_names_user_and_client(
     start_service: ServiceFactory,
 ) -> None:
@@ -157,7 +164,7 @@ async def test_a_lifted_username_lockout_names_user_and_client(
             await call(service, "POST", "/api/login", 401, json=wrong)
         await call(service, "POST", "/api/login", 429, json=wrong)
         await call(service, "DELETE", "/api/lockouts", 200, headers=admin)
-        service.accounts.bus.emit(MARKER)
+        service.services.bus.emit(MARKER)
         streamed = await events_until(ws, MARKER)
         await ws.close()
     logged = [e for e in await logged_after(service, admin, before) if e["type"] != MARKER]
@@ -182,7 +189,7 @@ async def seed(service: Service, count: int) -> None:
     kinds = ("logout", "login_failed", "user_created")
     users = ("alice", "bob", "carol")
     for n in range(count):  # every pair of type and user occurs
-        service.accounts.bus.emit(kinds[n % 3], username=users[n // 3 % 3], n=n)
+        service.services.bus.emit(kinds[n % 3], username=users[n // 3 % 3], n=n)
 
 
 async def test_events_are_newest_first_and_page_with_before_and_limit(service: Service) -> None:
@@ -304,17 +311,17 @@ def test_prune_removes_old_events_and_keeps_the_newest(tmp_path: Path) -> None:
         now = time.time()
         old = [Event("login_failed", 1000.0 + n, "old", "10.0.0.1", {"n": n}) for n in range(5)]
         new = [Event("login_failed", now - 60 + n, "new", "10.0.0.2", {"n": n}) for n in range(20)]
-        insert_events(conn, old)
-        insert_events(conn, new)
+        insert_events(conn, old, "tests")
+        insert_events(conn, new, "tests")
         assert audit_stats(conn, now)["failed_logins_total"] == 25
 
         assert prune_events(conn, older_than=now - 3600, keep=100) == 5
         left = query_events(conn, EventQuery(limit=500))
-        assert [e["username"] for e in left] == ["new"] * 20
+        assert [e.username for e in left] == ["new"] * 20
 
         assert prune_events(conn, older_than=now - 3600, keep=8) == 12
         left = query_events(conn, EventQuery(limit=500))
-        assert [e["detail"]["n"] for e in left] == list(range(19, 11, -1))
+        assert [e.detail["n"] for e in left] == list(range(19, 11, -1))
 
         assert prune_events(conn, older_than=now - 3600, keep=8) == 0
         assert len(query_events(conn, EventQuery(limit=500))) == 8

@@ -11,9 +11,11 @@ import sys
 import time
 from pathlib import Path
 
-from camauth.api_keys import KeyDirectory
 from camauth.const import DATABASE_FILE
-from camauth.store import connect
+from camauth.core.api_keys import KeyDirectory
+from camauth.core.live import LiveConnections
+from camauth.storage.api_keys import list_keys
+from camauth.storage.db import connect
 from tests.service.conftest import ServiceFactory
 
 from .helpers import KEY_RE, call, poll_until
@@ -27,7 +29,8 @@ ENV = {k: v for k, v in os.environ.items() if k != "CAMAUTH_DATA_DIR"}
 
 
 def keys(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m camauth keys --data-dir DIR ARGS...``."""
+    """Run ``python -m camauth keys --data-dir DIR ARGS...`` (on a database made first)."""
+    connect(data_dir / DATABASE_FILE).close()
     return subprocess.run(
         command(data_dir, *args), capture_output=True, text=True, timeout=60, env=ENV, check=False
     )
@@ -45,8 +48,8 @@ def directory(data_dir: Path) -> KeyDirectory:
     """The keys as a service would load them from the database."""
     conn = connect(data_dir / DATABASE_FILE)
     try:
-        loaded = KeyDirectory()
-        loaded.reload(conn)
+        loaded = KeyDirectory(LiveConnections())
+        loaded.load(list_keys(conn))
     finally:
         conn.close()
     return loaded
@@ -125,7 +128,7 @@ def test_bad_input_exits_1_and_stores_nothing(tmp_path: Path) -> None:
     unknown_role = keys(tmp_path, "add", "hook", "--role", "root")
     assert unknown_role.returncode == 2  # argparse refuses it
     assert re.search(KEY_RE, unknown_role.stdout) is None
-    assert keys(tmp_path, "list").stdout == ""
+    assert keys(tmp_path, "list").stdout.startswith("No API keys.")
     added_key(keys(tmp_path, "add", "hook"))
     duplicate = keys(tmp_path, "add", "HOOK")
     assert duplicate.returncode == 1
@@ -142,8 +145,14 @@ def test_the_events_land_in_the_events_table(tmp_path: Path) -> None:
         ("api_key_revoked", "shell"),
     ]
     created, revoked = events[0][2], events[1][2]
-    assert created == {"key_id": 1, "name": "frigate", "role": "viewer", "paths": ["/triggers/"]}
-    assert revoked == {"key_id": 1, "name": "frigate"}
+    assert created == {
+        "key_id": 1,
+        "name": "frigate",
+        "role": "viewer",
+        "paths": ["/triggers/"],
+        "source": "shell",
+    }
+    assert revoked == {"key_id": 1, "name": "frigate", "source": "shell"}
     assert key.split("_", 2)[2] not in json.dumps(events)
 
 

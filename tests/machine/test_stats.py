@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from ipaddress import ip_network
 from typing import Any
 
 from aiohttp import ClientSession
@@ -63,7 +64,7 @@ async def test_storm_shows_failures_then_exactly_one_lockout_and_stats_agree(
         before = await last_event_id(service, admin)
         await service.login("viewer", VIEWER_PASSWORD)  # the latest successful login
         statuses = [await attempt(service, attacker) for _ in range(10)]
-        service.accounts.bus.emit(MARKER)
+        service.services.bus.emit(MARKER)
         streamed = await events_until(ws, MARKER)
         await ws.close()
 
@@ -90,7 +91,7 @@ async def test_a_concurrent_storm_still_gives_one_lockout_and_stats_agree(
         statuses = await asyncio.wait_for(
             asyncio.gather(*(attempt(service, attacker) for _ in range(10))), 60
         )
-        service.accounts.bus.emit(MARKER)
+        service.services.bus.emit(MARKER)
         streamed = await events_until(ws, MARKER)
         await ws.close()
 
@@ -101,3 +102,70 @@ async def test_a_concurrent_storm_still_gives_one_lockout_and_stats_agree(
     assert kinds.count("login_failed") == statuses.count(401) >= 5
     assert kinds.index("lockout_started") == 6  # after the login and the fifth failure
     await check_stats_agree(service, admin, streamed[kinds.index("lockout_started")])
+
+
+async def test_stats_name_the_instance_and_each_users_activity(
+    start_service: ServiceFactory,
+) -> None:
+    service = await start_service(with_auth(failed_login_rate_limit="100/minute"))
+    admin = {"X-API-Key": await admin_key(service)}
+    first = await call(service, "GET", "/api/stats", 200, headers=admin)
+    assert len(first["instance_id"]) == 32
+    activity = {entry["username"]: entry for entry in first["user_activity"]}
+    assert set(activity) == {"admin", "viewer"}
+    assert activity["viewer"] == {
+        "username": "viewer",
+        "role": "viewer",
+        "last_login": None,
+        "last_login_client": None,
+        "active_sessions": 0,
+        "locked_out": False,
+    }
+    await service.login("viewer", VIEWER_PASSWORD)
+    stranger = await service.fresh_client()  # no device cookie: counted against the name
+    wrong = {"username": "viewer", "password": "x"}
+    for _ in range(10):  # the per-username limit: viewer is locked out
+        await stranger.post(service.url("/api/login"), json=wrong)
+    later = await call(service, "GET", "/api/stats", 200, headers=admin)
+    assert later["instance_id"] == first["instance_id"]
+    viewer = {entry["username"]: entry for entry in later["user_activity"]}["viewer"]
+    assert viewer["active_sessions"] == 1
+    assert viewer["last_login_client"] == "127.0.0.1"
+    assert viewer["last_login"] >= first["timestamp"]
+    assert viewer["locked_out"] is True
+
+
+async def test_warnings_report_what_requests_show(start_service: ServiceFactory) -> None:
+    service = await start_service(with_auth(trusted_proxies=()))
+    admin = {"X-API-Key": await admin_key(service)}
+    assert await call(service, "GET", "/api/warnings", 200, headers=admin) == {"warnings": []}
+    # A proxy that is not trusted: its clients all share its address.
+    await call(service, "GET", "/api/health", 200, headers={"X-Forwarded-For": "203.0.113.9"})
+    # Users arrive over HTTPS while the cookie may travel over HTTP too.
+    await call(service, "GET", "/api/health", 200, headers={"X-Forwarded-Proto": "https"})
+    found = (await call(service, "GET", "/api/warnings", 200, headers=admin))["warnings"]
+    assert [w["id"] for w in found] == ["forwarded_for_untrusted", "cookie_secure_off_over_https"]
+    assert "127.0.0.1" in found[0]["message"]
+    assert "auth.trusted_proxies" in found[0]["message"]
+    assert "auth.cookie_secure" in found[1]["message"]
+    viewer = await call(
+        service,
+        "POST",
+        "/api/login",
+        200,
+        json={"username": "viewer", "password": VIEWER_PASSWORD},
+    )
+    headers = {"Authorization": f"Bearer {viewer['token']}"}
+    await call(service, "GET", "/api/warnings", 403, headers=headers)
+
+
+async def test_a_trusted_proxy_and_a_secure_cookie_raise_no_warning(
+    start_service: ServiceFactory,
+) -> None:
+    service = await start_service(
+        with_auth(trusted_proxies=(ip_network("127.0.0.1/32"),), cookie_secure=True)
+    )
+    admin = {"X-API-Key": await admin_key(service)}
+    headers = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
+    await call(service, "GET", "/api/health", 200, headers=headers)
+    assert await call(service, "GET", "/api/warnings", 200, headers=admin) == {"warnings": []}

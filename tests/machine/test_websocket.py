@@ -9,9 +9,9 @@ import json
 import pytest
 from aiohttp import ClientSession, WSMsgType, WSServerHandshakeError
 
-from camauth.api.app_keys import WEBSOCKETS
-from camauth.api.ws import QUEUE_SIZE
 from camauth.const import VERSION
+from camauth.http.app_keys import WEBSOCKETS
+from camauth.http.ws import QUEUE_SIZE
 from tests.service.conftest import VIEWER_PASSWORD, Service
 
 from .helpers import WAIT, admin_key, create_key, open_stream, wait_until
@@ -81,7 +81,7 @@ async def test_fifty_readers_get_every_event_and_a_client_that_never_reads_is_dr
 
             def emit(**detail: object) -> None:
                 nonlocal sent
-                service.accounts.bus.emit("logout", username=f"u{sent}", n=sent, **detail)
+                service.services.bus.emit("logout", username=f"u{sent}", n=sent, **detail)
                 sent += 1
 
             while len(streams) > READERS and emitted_bytes < MAX_BYTES:

@@ -84,4 +84,4 @@ async def test_client_behind_caddy_is_the_one_locked_out(stack: tuple[Service, s
     service, base = stack
     statuses = await guess_passwords(base, "127.0.0.3", 6, spoof="198.51.100.")
     assert statuses == [401] * 5 + [429]
-    assert {lockout.key for lockout in service.accounts.guard.lockouts()} == {"127.0.0.3"}
+    assert {lockout.key for lockout in service.services.lockouts.lockouts()} == {"127.0.0.3"}

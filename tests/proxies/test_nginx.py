@@ -112,7 +112,7 @@ async def test_real_client_behind_trusted_proxy_is_the_one_locked_out(
 ) -> None:
     service, base = stack
     assert await guess_passwords(base, "127.0.0.3", 6) == [401] * 5 + [429]
-    keys = {(lockout.kind, lockout.key) for lockout in service.accounts.guard.lockouts()}
+    keys = {(lockout.kind, lockout.key) for lockout in service.services.lockouts.lockouts()}
     assert ("client", "127.0.0.3") in keys
     assert ("client", PROXY) not in keys
     # The family member behind the same proxy is not affected.
@@ -123,7 +123,7 @@ async def test_spoofed_forwarded_for_does_not_escape_the_limit(stack: tuple[Serv
     service, base = stack
     statuses = await guess_passwords(base, "127.0.0.3", 6, spoof="198.51.100.")
     assert statuses == [401] * 5 + [429]
-    keys = {lockout.key for lockout in service.accounts.guard.lockouts()}
+    keys = {lockout.key for lockout in service.services.lockouts.lockouts()}
     assert "127.0.0.3" in keys
     assert not any(key.startswith("198.51.100.") for key in keys)
 
@@ -133,5 +133,5 @@ async def test_untrusted_peer_cannot_choose_its_address(stack: tuple[Service, st
     direct = f"http://127.0.0.1:{service.server.port}"
     statuses = await guess_passwords(direct, "127.0.0.5", 6, spoof=f"{PROXY}, 198.51.100.")
     assert statuses == [401] * 5 + [429]
-    keys = {lockout.key for lockout in service.accounts.guard.lockouts()}
+    keys = {lockout.key for lockout in service.services.lockouts.lockouts()}
     assert keys == {"127.0.0.5"}

@@ -9,6 +9,7 @@ from tests.service.conftest import (  # noqa: F401 - fixtures re-exported for th
     VIEWER_PASSWORD,
     Service,
     ServiceFactory,
+    checked_user,
     free_port,
     service,
     start_service,

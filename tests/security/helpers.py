@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import HealthCheck, settings
 from multidict import CIMultiDict
 
-from camauth.events import Event, EventBus
+from camauth.core.events import Event, EventBus
 from tests.service.conftest import Service
 
 # Property tests write nothing to disk and never fail on a slow machine's timing.
@@ -19,10 +19,10 @@ PROPERTY = settings(
     database=None, deadline=None, max_examples=300, suppress_health_check=[HealthCheck.too_slow]
 )
 
-INVALID_CREDENTIALS = {"error": "Invalid username or password"}
-TOO_MANY = {"error": "Too many failed logins, try again later"}
-AUTH_REQUIRED = {"error": "Authentication required"}
-ADMIN_REQUIRED = {"error": "Admin role required"}
+INVALID_CREDENTIALS = {"error": "Invalid username or password", "code": "invalid_credentials"}
+TOO_MANY = {"error": "Too many failed logins, try again later", "code": "rate_limited"}
+AUTH_REQUIRED = {"error": "Authentication required", "code": "unauthorized"}
+ADMIN_REQUIRED = {"error": "Admin role required", "code": "admin_required"}
 
 
 @dataclass

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from camauth.client_ip import resolve_client
+from camauth.http.client_ip import resolve_client
 from camauth.options import parse_options
 
 from .conftest import ADMIN_PASSWORD, ServiceFactory, with_auth

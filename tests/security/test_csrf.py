@@ -8,15 +8,22 @@ from typing import Any
 
 import pytest
 
-from camauth import events
+from camauth.core import events
 from camauth.errors import Unauthorized
 
-from .conftest import ADMIN_PASSWORD, VIEWER_PASSWORD, Service, ServiceFactory, with_auth
+from .conftest import (
+    ADMIN_PASSWORD,
+    VIEWER_PASSWORD,
+    Service,
+    ServiceFactory,
+    checked_user,
+    with_auth,
+)
 from .helpers import Collector, bearer, token_for
 
 NEW_PASSWORD = "granite valley orchard 5"
-CROSS_SITE = {"error": "Cross-site request refused"}
-CROSS_ORIGIN = {"error": "Cross-origin request refused"}
+CROSS_SITE = {"error": "Cross-site request refused", "code": "cross_site"}
+CROSS_ORIGIN = {"error": "Cross-origin request refused", "code": "cross_site"}
 
 STATE_CHANGES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/api/logout", None),
@@ -45,9 +52,8 @@ async def _snapshot(service: Service, admin: str, viewer: str) -> dict[str, Any]
         "lockouts": [(item["id"], item["key"]) for item in lockouts],
         "cookie_session": profile.status,
         "viewer_session": viewer_profile.status,
-        "admin_password": await service.accounts.authenticate("admin", ADMIN_PASSWORD) is not None,
-        "viewer_password": await service.accounts.authenticate("viewer", VIEWER_PASSWORD)
-        is not None,
+        "admin_password": await checked_user(service, "admin", ADMIN_PASSWORD) is not None,
+        "viewer_password": await checked_user(service, "viewer", VIEWER_PASSWORD) is not None,
     }
 
 
@@ -58,8 +64,8 @@ async def _cookie_service(start_service: ServiceFactory) -> tuple[Service, str, 
     viewer = await token_for(service, "viewer", VIEWER_PASSWORD)
     for _ in range(5):  # a lockout, so that lifting it would show
         with contextlib.suppress(Unauthorized):
-            await service.accounts.login("viewer", "wrong", "198.51.100.9")
-    assert len(service.accounts.guard.lockouts()) == 1
+            await service.services.logins.login("viewer", "wrong", "198.51.100.9")
+    assert len(service.services.lockouts.lockouts()) == 1
     return service, admin, viewer
 
 
@@ -83,7 +89,7 @@ async def test_cross_site_cookie_requests_are_refused(
     start_service: ServiceFactory, headers: dict[str, str], error: dict[str, str]
 ) -> None:
     service, admin, viewer = await _cookie_service(start_service)
-    seen = Collector(service.accounts.bus)
+    seen = Collector(service.services.bus)
     before = await _snapshot(service, admin, viewer)
     assert before["cookie_session"] == 200
     for method, path, body in STATE_CHANGES:
@@ -184,7 +190,7 @@ async def test_a_bad_bearer_does_not_lend_its_exemption_to_the_cookie(
 async def test_login_csrf_is_refused(
     service: Service, headers: dict[str, str], error: dict[str, str]
 ) -> None:
-    seen = Collector(service.accounts.bus)
+    seen = Collector(service.services.bus)
     client = await service.fresh_client()
     response = await client.post(
         service.url("/api/login"),
@@ -224,7 +230,7 @@ async def test_forwarded_host_is_ignored_from_anyone_else(service: Service) -> N
     assert await _login_via_proxy(service, headers) == (403, CROSS_ORIGIN)
 
 
-UNSUPPORTED = {"error": "Content-Type must be application/json"}
+UNSUPPORTED = {"error": "Content-Type must be application/json", "code": "not_json"}
 NON_JSON_BODIES = [
     pytest.param("text/plain", b'{"username": "admin", "password": "x"}', id="text-plain"),
     pytest.param(
@@ -256,7 +262,7 @@ async def test_json_endpoints_refuse_other_bodies(
         "PUT", "/api/users/viewer/role", data=b"role=admin", headers={**headers, **bearer(admin)}
     )
     assert (response.status, await response.json()) == (415, UNSUPPORTED)
-    users = await service.accounts.list_users()
+    users = await service.services.users.list()
     assert [(user.username, user.role) for user in users] == [
         ("admin", "admin"),
         ("viewer", "viewer"),

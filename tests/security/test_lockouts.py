@@ -7,9 +7,9 @@ import string
 import time
 from typing import Any
 
-from camauth import events
+from camauth.core import events
+from camauth.core.lockouts import Attempt
 from camauth.errors import TooManyRequests, Unauthorized
-from camauth.lockouts import Attempt
 
 from .conftest import ADMIN_PASSWORD, VIEWER_PASSWORD, Service, ServiceFactory, with_auth
 from .helpers import (
@@ -36,7 +36,7 @@ async def test_default_limits_throttle_the_second_failure_within_a_second(
     service: Service,
 ) -> None:
     admin = await token_for(service, "admin", ADMIN_PASSWORD)
-    seen = Collector(service.accounts.bus)
+    seen = Collector(service.services.bus)
     assert await login_status(service, "admin", "wrong password") == (
         401,
         INVALID_CREDENTIALS,
@@ -54,7 +54,7 @@ async def test_lockout_after_the_limit_is_identical_for_right_and_wrong_password
 ) -> None:
     service = await start_service(FIVE_A_MINUTE)
     admin = await token_for(service, "admin", ADMIN_PASSWORD)
-    seen = Collector(service.accounts.bus)
+    seen = Collector(service.services.bus)
     for _ in range(5):
         assert await login_status(service, "admin", "wrong password") == (
             401,
@@ -85,7 +85,7 @@ async def test_lockout_after_the_limit_is_identical_for_right_and_wrong_password
     listed = await _lockouts(service, admin)
     assert len(listed) == 1
     item = listed[0]
-    assert set(item) == {"id", "kind", "key", "started_at", "until", "retry_after"}
+    assert set(item) == {"id", "kind", "key", "started_at", "until", "retry_after", "client"}
     assert (item["id"], item["kind"], item["key"]) == (
         started[0].detail["lockout_id"],
         "client",
@@ -111,21 +111,21 @@ async def test_successful_logins_do_not_count(start_service: ServiceFactory) -> 
 
 async def test_lockout_expires_once(start_service: ServiceFactory) -> None:
     service = await start_service(FIVE_A_MINUTE)
-    seen = Collector(service.accounts.bus)
+    seen = Collector(service.services.bus)
     for _ in range(7):
         await login_status(service, "admin", "wrong password")
     assert len(seen.of(events.LOCKOUT_STARTED)) == 1
-    service.accounts.guard.sweep(time.time() + 30)  # not yet
+    service.services.lockouts.sweep(time.time() + 30)  # not yet
     assert seen.of(events.LOCKOUT_ENDED) == []
-    service.accounts.guard.sweep(time.time() + 4000)
-    service.accounts.guard.sweep(time.time() + 8000)
+    service.services.lockouts.sweep(time.time() + 4000)
+    service.services.lockouts.sweep(time.time() + 8000)
     ended = seen.of(events.LOCKOUT_ENDED)
     assert len(ended) == 1
     assert ended[0].detail["reason"] == "expired"
     assert ended[0].detail["key"] == "127.0.0.1"
     assert ended[0].detail["lockout_id"] == seen.of(events.LOCKOUT_STARTED)[0].detail["lockout_id"]
-    assert service.accounts.guard.lockouts() == []
-    assert service.accounts.guard.tracked_keys() == 0
+    assert service.services.lockouts.lockouts() == []
+    assert service.services.lockouts.tracked_keys() == 0
     status, body, _ = await login_status(service, "admin", ADMIN_PASSWORD)
     assert status == 200, body
 
@@ -133,7 +133,7 @@ async def test_lockout_expires_once(start_service: ServiceFactory) -> None:
 async def test_lift_one_lockout_through_the_api(start_service: ServiceFactory) -> None:
     service = await start_service(FIVE_A_MINUTE)
     admin = await token_for(service, "admin", ADMIN_PASSWORD)
-    seen = Collector(service.accounts.bus)
+    seen = Collector(service.services.bus)
     for _ in range(5):
         await login_status(service, "admin", "wrong password")
     assert (await login_status(service, "admin", ADMIN_PASSWORD))[0] == 429
@@ -141,7 +141,7 @@ async def test_lift_one_lockout_through_the_api(start_service: ServiceFactory) -
     for bad_id in ("999999", "abc", "-1", "1.0"):
         response = await service.request("DELETE", f"/api/lockouts/{bad_id}", headers=bearer(admin))
         assert response.status == 404, bad_id
-        assert await response.json() == {"error": "Lockout not found"}
+        assert await response.json() == {"error": "Lockout not found", "code": "lockout_not_found"}
     assert len(await _lockouts(service, admin)) == 1
     response = await service.request(
         "DELETE", f"/api/lockouts/{lockout['id']}", headers=bearer(admin)
@@ -155,7 +155,7 @@ async def test_lift_one_lockout_through_the_api(start_service: ServiceFactory) -
     ]
     status, body, _ = await login_status(service, "admin", ADMIN_PASSWORD)
     assert status == 200, body
-    service.accounts.guard.sweep(time.time() + 4000)
+    service.services.lockouts.sweep(time.time() + 4000)
     assert len(seen.of(events.LOCKOUT_ENDED)) == 1  # never ended twice
     response = await service.request(
         "DELETE", f"/api/lockouts/{lockout['id']}", headers=bearer(admin)
@@ -166,7 +166,7 @@ async def test_lift_one_lockout_through_the_api(start_service: ServiceFactory) -
 async def test_lift_all_lockouts(start_service: ServiceFactory) -> None:
     service = await start_service(FIVE_A_MINUTE)
     admin = await token_for(service, "admin", ADMIN_PASSWORD)
-    seen = Collector(service.accounts.bus)
+    seen = Collector(service.services.bus)
     for client, username in (("198.51.100.1", "viewer"), ("198.51.100.2", "nobody")):
         for _ in range(5):
             assert await _direct(service, username, "wrong password", client) == "401"
@@ -196,7 +196,7 @@ async def test_lockout_api_is_admin_only(service: Service) -> None:
 async def _direct(service: Service, username: str, password: str, client: str) -> str:
     """One login through Accounts (any client address), as '200', '401' or '429'."""
     try:
-        await service.accounts.login(username, password, client)
+        await service.services.logins.login(username, password, client)
     except Unauthorized as err:
         message, answer = err.message, "401"
     except TooManyRequests as err:
@@ -211,7 +211,7 @@ async def _direct(service: Service, username: str, password: str, client: str) -
 async def test_username_lockout_from_many_clients(start_service: ServiceFactory) -> None:
     service = await start_service()
     admin = await token_for(service, "admin", ADMIN_PASSWORD)
-    seen = Collector(service.accounts.bus)
+    seen = Collector(service.services.bus)
     answers = [await _direct(service, "admin", "wrong password", f"192.0.2.{i}") for i in range(10)]
     assert answers == ["401"] * 10  # no client is over its own limit (one failure each)
     assert await _direct(service, "admin", ADMIN_PASSWORD, "203.0.113.50") == "429"
@@ -251,8 +251,8 @@ async def test_unknown_and_known_usernames_look_the_same(
     known_direct = [await _direct(known, "viewer", "x", f"192.0.2.{i}") for i in range(12)]
     unknown_direct = [await _direct(unknown, "nobody", "x", f"192.0.2.{i}") for i in range(12)]
     assert known_direct == unknown_direct == ["401"] * 10 + ["429"] * 2
-    known_kinds = [(lock.kind, lock.key) for lock in known.accounts.guard.lockouts()]
-    unknown_kinds = [(lock.kind, lock.key) for lock in unknown.accounts.guard.lockouts()]
+    known_kinds = [(lock.kind, lock.key) for lock in known.services.lockouts.lockouts()]
+    unknown_kinds = [(lock.kind, lock.key) for lock in unknown.services.lockouts.lockouts()]
     assert known_kinds == [("client", "127.0.0.1"), ("username", "viewer")]
     assert unknown_kinds == [("client", "127.0.0.1"), ("username", "nobody")]
 
@@ -269,7 +269,7 @@ async def test_unknown_username_lockout_survives_a_flood(start_service: ServiceF
     for base, name in ((0, "admin"), (100, "ghost")):
         answers = [await _direct(service, name, "wrong", f"192.0.2.{base + i}") for i in range(10)]
         assert answers == ["401"] * 10
-    guard = service.accounts.guard
+    guard = service.services.lockouts
     rng = random.Random(7)
     now = time.time()
     for i in range(6_000):
@@ -285,13 +285,13 @@ async def test_every_attempt_costs_one_verification_and_refusals_cost_none(
     start_service: ServiceFactory, monkeypatch: Any
 ) -> None:
     service = await start_service(FIVE_A_MINUTE)
-    hasher = service.accounts.hasher
+    hasher = service.services.hasher
     calls: list[bool] = []
     original = hasher.verify
 
-    async def counting(password: str, stored: str | None) -> bool:
+    async def counting(password: str, stored: str | None, **options: Any) -> bool:
         calls.append(stored is None)
-        return await original(password, stored)
+        return await original(password, stored, **options)
 
     monkeypatch.setattr(hasher, "verify", counting)
     for _ in range(5):
@@ -300,7 +300,7 @@ async def test_every_attempt_costs_one_verification_and_refusals_cost_none(
     for _ in range(5):
         assert (await login_status(service, "admin", ADMIN_PASSWORD))[0] == 429
     assert len(calls) == 5  # over the limit: no hashing at all
-    service.accounts.guard.lift_all(by="test")
+    service.services.lockouts.lift_all(by="test")
     calls.clear()
     for _ in range(5):
         assert (await login_status(service, "admin", "wrong"))[0] == 401

@@ -13,11 +13,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from camauth import lockouts
+from camauth.core import lockouts
+from camauth.core.lockouts import Attempt
+from camauth.core.rate_limit import Counter, Window, failures_per_hour, parse_windows, wait_time
 from camauth.errors import ConfigError, TooManyRequests, Unauthorized
-from camauth.lockouts import Attempt
 from camauth.options import parse_options
-from camauth.rate_limit import Counter, Window, failures_per_hour, parse_windows, wait_time
 
 from .conftest import ADMIN_PASSWORD, Service, ServiceFactory, with_auth
 from .helpers import PROPERTY
@@ -193,7 +193,7 @@ def test_bad_client_limit_names_the_option(value: object) -> None:
 
 async def _try(service: Service, username: str, password: str, client: str) -> str:
     try:
-        await service.accounts.login(username, password, client)
+        await service.services.logins.login(username, password, client)
     except Unauthorized:
         return "401"
     except TooManyRequests:
@@ -215,7 +215,7 @@ async def test_username_spellings_share_one_counter(start_service: ServiceFactor
     for i, name in enumerate(spellings):
         assert await _try(service, name, "wrong password", f"198.51.100.{i}") == "429"
     assert await _try(service, "admin", ADMIN_PASSWORD, "203.0.113.1") == "429"
-    found = [(lock.kind, lock.key) for lock in service.accounts.guard.lockouts()]
+    found = [(lock.kind, lock.key) for lock in service.services.lockouts.lockouts()]
     assert found == [("username", "admin")]
 
 
@@ -226,7 +226,7 @@ def _random_name(rng: random.Random) -> str:
 async def test_random_username_flood_is_bounded(start_service: ServiceFactory) -> None:
     """tinyauth GHSA-9xhm-w3wj-xhqh: random usernames must not grow memory or lock users out."""
     service = await start_service(with_auth(failed_login_rate_limit="5/minute"))
-    guard = service.accounts.guard
+    guard = service.services.lockouts
     rng = random.Random(1234)
     now = time.time()
     for i in range(10_000):
@@ -247,7 +247,7 @@ async def test_random_username_flood_is_bounded(start_service: ServiceFactory) -
 
 async def test_client_flood_is_bounded(start_service: ServiceFactory) -> None:
     service = await start_service()
-    guard = service.accounts.guard
+    guard = service.services.lockouts
     rng = random.Random(99)
     now = time.time()
     for i in range(lockouts.MAX_CLIENT_KEYS + 5_000):

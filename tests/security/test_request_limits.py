@@ -10,22 +10,22 @@ from typing import Any
 
 import pytest
 
-from camauth import events
+from camauth.core import events
 
-from .conftest import ADMIN_PASSWORD, VIEWER_PASSWORD, Service
+from .conftest import ADMIN_PASSWORD, VIEWER_PASSWORD, Service, checked_user
 from .helpers import AUTH_REQUIRED, Collector, bearer, raw_exchange, raw_get, token_for
 
-TOO_LARGE = {"error": "Content Too Large"}
+TOO_LARGE = {"error": "Content Too Large", "code": "body_too_large"}
 STRONG = "granite valley orchard 5"
 
 
 async def _users(service: Service) -> list[tuple[str, str]]:
-    return [(user.username, user.role) for user in await service.accounts.list_users()]
+    return [(user.username, user.role) for user in await service.services.users.list()]
 
 
 async def test_body_over_16k_is_refused_and_nothing_is_stored(service: Service) -> None:
     admin = await token_for(service, "admin", ADMIN_PASSWORD)
-    seen = Collector(service.accounts.bus)
+    seen = Collector(service.services.bus)
     user = json.dumps({"username": "bigbody", "password": STRONG, "role": "admin"})
     body = (user + " " * (17 * 1024)).encode()
     response = await service.request(
@@ -81,7 +81,10 @@ async def test_duplicate_authorization_headers(service: Service) -> None:
         headers = (f"Authorization: Bearer {admin}", f"Authorization: Bearer {second}")
         response = await raw_exchange(port, raw_get("/api/profile", port, *headers))
         assert response.status == 400
-        assert response.json_body() == {"error": "Duplicate Authorization header"}
+        assert response.json_body() == {
+            "error": "Duplicate Authorization header",
+            "code": "bad_credential",
+        }
         response = await raw_exchange(port, raw_get("/api/auth", port, *headers))
         assert response.status == 401
         assert response.json_body() == AUTH_REQUIRED
@@ -100,7 +103,7 @@ async def test_duplicate_cookie_headers(service: Service) -> None:
     for headers, what in cases:
         response = await raw_exchange(port, raw_get("/api/profile", port, *headers))
         assert response.status == 400, headers
-        assert response.json_body() == {"error": f"Duplicate {what}"}
+        assert response.json_body() == {"error": f"Duplicate {what}", "code": "bad_credential"}
         response = await raw_exchange(port, raw_get("/api/auth", port, *headers))
         assert response.status == 401, headers
         assert "Remote-User" not in response.headers
@@ -118,7 +121,7 @@ async def test_control_characters_in_headers_never_reach_a_handler(
 ) -> None:
     token = await token_for(service, "admin", ADMIN_PASSWORD)
     port = service.server.port
-    seen = Collector(service.accounts.bus)
+    seen = Collector(service.services.bus)
     clean = await raw_exchange(port, raw_get("/api/health", port, "X-Test: ab"))
     assert clean.status == 200
     dirty = await raw_exchange(port, raw_get("/api/health", port, f"X-Test: a{character}b"))
@@ -204,9 +207,9 @@ async def test_malformed_json_is_a_4xx(service: Service, body: bytes, error: str
         response = await service.request("POST", path, data=body, headers={**headers, **auth})
         assert response.status == 400, (path, await response.text())
         payload = await response.json()
-        assert set(payload) == {"error"}
+        assert set(payload) == {"error", "code"}
         if error is not None:
-            assert payload == {"error": error}
+            assert payload["error"] == error
     assert await _users(service) == before
 
 
@@ -221,7 +224,7 @@ async def test_deep_nesting_over_the_body_limit(service: Service) -> None:
 async def test_duplicate_keys_are_refused(service: Service) -> None:
     """A proxy or WAF may read the first of two keys and CamAuth the last: refuse both."""
     admin = await token_for(service, "admin", ADMIN_PASSWORD)
-    seen = Collector(service.accounts.bus)
+    seen = Collector(service.services.bus)
     body = (
         f'{{"username": "mallory", "username": "eve", "password": "{STRONG}",'
         ' "role": "viewer", "role": "admin"}'
@@ -261,7 +264,7 @@ async def test_unicode_escapes_at_login_are_a_4xx(service: Service, body: str) -
     )
     assert response.status in (400, 401), await response.text()
     payload = await response.json()
-    assert set(payload) == {"error"}
+    assert set(payload) == {"error", "code"}
 
 
 @pytest.mark.parametrize(
@@ -283,7 +286,7 @@ async def test_unicode_escapes_when_creating_users_are_a_4xx(service: Service, b
         headers={"Content-Type": "application/json", **bearer(admin)},
     )
     assert response.status in (400, 409), await response.text()
-    assert set(await response.json()) == {"error"}
+    assert set(await response.json()) == {"error", "code"}
     assert await _users(service) == [("admin", "admin"), ("viewer", "viewer")]
 
 
@@ -310,5 +313,5 @@ async def test_lone_surrogates_in_new_passwords_are_a_400(service: Service, pass
             method, path, data=data, headers={**headers, **bearer(token)}
         )
         assert response.status == 400, (path, await response.text())
-        assert set(await response.json()) == {"error"}
-    assert await service.accounts.authenticate("viewer", VIEWER_PASSWORD) is not None
+        assert set(await response.json()) == {"error", "code"}
+    assert await checked_user(service, "viewer", VIEWER_PASSWORD) is not None

@@ -1,4 +1,4 @@
-"""Webhook keys are judged on the proxied path; headers that disagree about it mean no."""
+"""Webhook keys are judged on the canonical proxied path; every header naming it must agree."""
 
 from __future__ import annotations
 
@@ -15,17 +15,17 @@ from tests.service.conftest import Service
         ({"X-Original-URL": "https://nvr.example/triggers"}, 200),
         ({"X-Original-URI": "/triggers/a", "X-Forwarded-Uri": "/triggers/a"}, 200),
         # CVE-2026-40575's shape: the client's own header next to the one nginx sets.
-        ({"X-Original-URI": "/config", "X-Forwarded-Uri": "/triggers/a"}, 401),
-        ({"X-Original-URI": "/triggers/a", "X-Forwarded-Uri": "/config"}, 401),
-        ({"X-Original-URI": "/triggers/%2e%2e/config"}, 401),
-        ({"X-Original-URI": "/triggersX"}, 401),
-        ({}, 401),
+        ({"X-Original-URI": "/config", "X-Forwarded-Uri": "/triggers/a"}, 403),
+        ({"X-Original-URI": "/triggers/a", "X-Forwarded-Uri": "/config"}, 403),
+        ({"X-Original-URI": "/triggers/%2e%2e/config"}, 403),
+        ({"X-Original-URI": "/triggersX"}, 403),
+        ({}, 403),
     ],
 )
 async def test_webhook_key_needs_one_agreed_canonical_path(
     service: Service, headers: dict[str, str], status: int
 ) -> None:
-    created = await service.accounts.create_key("mediamtx", "viewer", ("/triggers/",))
+    created = await service.services.keys.create("mediamtx", "viewer", ("/triggers/",))
     response = await service.request(
         "GET", "/api/auth", headers={"X-API-Key": created.secret, **headers}
     )

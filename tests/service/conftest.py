@@ -12,12 +12,11 @@ import pytest
 from aiohttp import ClientResponse, ClientSession, CookieJar
 from aiohttp.test_utils import TestServer
 
-from camauth.accounts import Accounts
-from camauth.app import create_app
+from camauth.core.passwords import PasswordHasher, verify_password
+from camauth.core.services import Services, open_services
+from camauth.http.app import create_app
 from camauth.options import AuthSettings, Settings
-from camauth.passwords import PasswordHasher
-from camauth.store import Database
-from camauth.tokens import TokenCodec
+from camauth.storage.users import User
 
 SECRET = "s" * 64
 # Real bcrypt at its lowest cost keeps the suite fast; test_passwords checks the default is 12.
@@ -43,7 +42,7 @@ class Service:
     """A running CamAuth and a browser-like client for it."""
 
     server: TestServer
-    accounts: Accounts
+    services: Services
     client: ClientSession
     data_dir: Path
 
@@ -77,19 +76,18 @@ class Service:
 ServiceFactory = Callable[..., Awaitable[Service]]
 
 
-async def open_accounts(data_dir: Path, auth: AuthSettings, secret: str = SECRET) -> Accounts:
-    """Accounts on a real database file in ``data_dir``."""
-    db = Database(data_dir / "camauth.db")
-    await db.open()
-    accounts = Accounts(db, PasswordHasher(rounds=TEST_ROUNDS, workers=2), TokenCodec(secret), auth)
-    await accounts.sync(force=True)
-    return accounts
+async def open_test_services(data_dir: Path, auth: AuthSettings, secret: str = SECRET) -> Services:
+    """The services on a real database file in ``data_dir``, with fast real bcrypt."""
+    hasher = PasswordHasher(rounds=TEST_ROUNDS, workers=2)
+    return await open_services(data_dir, auth, secret, hasher=hasher)
 
 
-async def close_accounts(accounts: Accounts) -> None:
-    """Release the database and hashing threads."""
-    await accounts.db.close()
-    accounts.hasher.close()
+async def checked_user(service: Service, username: str, password: str) -> User | None:
+    """The stored user if ``password`` is theirs (read from the database), else None."""
+    user = await service.services.users.get(username)
+    if user is None or not verify_password(password, user.password_hash):
+        return None
+    return user
 
 
 @pytest.fixture
@@ -106,18 +104,18 @@ async def start_service(tmp_path: Path) -> AsyncIterator[ServiceFactory]:
     ) -> Service:
         settings = settings or Settings()
         data_dir = data_dir or tmp_path
-        accounts = await open_accounts(data_dir, settings.auth, secret)
+        services = await open_test_services(data_dir, settings.auth, secret)
         try:
-            if seed and await accounts.get_user("admin") is None:
-                await accounts.create_user("admin", ADMIN_PASSWORD, "admin")
-                await accounts.create_user("viewer", VIEWER_PASSWORD, "viewer")
-            server = TestServer(create_app(settings, accounts), host="127.0.0.1")
+            if seed and await services.users.get("admin") is None:
+                await services.users.create("admin", ADMIN_PASSWORD, "admin")
+                await services.users.create("viewer", VIEWER_PASSWORD, "viewer")
+            server = TestServer(create_app(settings, services), host="127.0.0.1")
             await server.start_server()
         except BaseException:
-            await close_accounts(accounts)
+            await services.close()
             raise
         client = ClientSession(cookie_jar=CookieJar(unsafe=True))
-        service = Service(server, accounts, client, data_dir)
+        service = Service(server, services, client, data_dir)
         started.append(service)
         return service
 
@@ -134,7 +132,7 @@ async def stop_service(service: Service) -> None:
     for client in service._extra:
         await client.close()
     await service.server.close()
-    await close_accounts(service.accounts)
+    await service.services.close()
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import pytest
 from aiohttp import ClientResponse
 from multidict import CIMultiDict
 
-from camauth.redirects import safe_return_path
+from camauth.core.redirects import safe_return_path
 from tests.data import DATA
 
 from .conftest import (
@@ -31,8 +31,8 @@ from .conftest import (
 )
 
 PAYLOADS = DATA / "openredirects.txt"
-UNAUTHORIZED = {"error": "Authentication required"}
-READ_ONLY = {"error": "Viewers have read-only access"}
+UNAUTHORIZED = {"error": "Authentication required", "code": "unauthorized"}
+READ_ONLY = {"error": "Viewers have read-only access", "code": "read_only"}
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")
 PASSWORDS = {"admin": ADMIN_PASSWORD, "viewer": VIEWER_PASSWORD}

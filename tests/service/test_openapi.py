@@ -1,30 +1,50 @@
-"""The OpenAPI document: served as shipped, covering every route exactly, valid, and truthful.
+"""The OpenAPI document: generated from the route table, served as shipped, valid, and truthful.
 
-Routes come from the running application and access levels from the route table, so a
-route added, removed or re-secured without updating ``openapi.json`` fails here by name.
+The document is written by ``script/gen_openapi.py`` from the route table; a route added,
+removed or re-secured without regenerating it fails here by name. Real answers of a running
+service, for every route and every status it documents, are checked against it: a status the
+document lists that no call produces fails, and so does an answer it does not describe.
 """
 
 from __future__ import annotations
 
+import asyncio
+import importlib.util
 import json
+import subprocess
+import sys
+from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
-from aiohttp import ClientResponse
+import voluptuous as vol
+from aiohttp import ClientResponse, ClientSession
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
-from camauth.api.access import Access
-from camauth.api.pages import Pages
-from camauth.app import route_table
 from camauth.const import ROLES, VERSION
-from camauth.events import EVENT_TYPES
+from camauth.core.events import EVENT_TYPES
+from camauth.core.policy import Access
+from camauth.http import openapi, ws
+from camauth.http.api.events import QUERY_SCHEMA, parse_query
+from camauth.http.app import route_table
+from camauth.http.pages import Pages
+from camauth.http.request import checked
+from camauth.http.schemas import Reply, Shape
 
-from .conftest import ADMIN_PASSWORD, VIEWER_PASSWORD, Service, ServiceFactory, with_auth
+from .conftest import (
+    ADMIN_PASSWORD,
+    VIEWER_PASSWORD,
+    Service,
+    ServiceFactory,
+    with_auth,
+)
 
-# What a route registered for any method ("*") is documented as.
-ANY_METHOD = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+ROOT = Path(__file__).resolve().parents[2]
+ANY_METHOD = openapi.ANY_METHOD
 HTTP_METHODS = {"get", "head", "post", "put", "patch", "delete", "options", "trace"}
 Security = list[dict[str, list[str]]]
 ALL_CREDENTIALS: Security = [{"cookieAuth": []}, {"bearerAuth": []}, {"apiKeyAuth": []}]
@@ -36,6 +56,7 @@ SECURITY: dict[Access, Security] = {
     Access.ADMIN: ALL_CREDENTIALS,
 }
 STRONG = "tangerine comet bridge 9"
+ELSEWHERE = {"Origin": "https://elsewhere.example"}
 
 Route = tuple[str, str]  # (METHOD, path template)
 
@@ -45,6 +66,7 @@ def shipped_text() -> str:
 
 
 DOCUMENT: dict[str, Any] = json.loads(shipped_text())
+ERROR_REF = "#/components/schemas/Error"
 
 
 def operations() -> dict[Route, dict[str, Any]]:
@@ -67,14 +89,18 @@ def resolve(node: dict[str, Any]) -> dict[str, Any]:
     return node
 
 
-def route_access() -> dict[Route, Access]:
-    """The ``/api/`` routes of the route table, ``*`` expanded, with their access level."""
+def api_routes() -> dict[Route, Any]:
+    """The ``/api/`` routes of the route table, ``*`` expanded."""
     return {
-        (method, route.path): route.access
+        (method, route.path): route
         for route in route_table(Pages())
         if route.path.startswith("/api/")
         for method in (ANY_METHOD if route.method == "*" else (route.method,))
     }
+
+
+def route_access() -> dict[Route, Access]:
+    return {key: route.access for key, route in api_routes().items()}
 
 
 def registered(service: Service) -> set[Route]:
@@ -91,6 +117,56 @@ def registered(service: Service) -> set[Route]:
         elif not (route.method == "HEAD" and route.resource in gets):  # aiohttp's own HEAD
             found.add((route.method, path))
     return found
+
+
+def validator_for(schema: dict[str, Any]) -> Draft202012Validator:
+    return Draft202012Validator(schema | {"components": DOCUMENT["components"]})
+
+
+# The file: generated, current, served, valid.
+
+
+def load_script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("gen_openapi", ROOT / "script/gen_openapi.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_file_is_generated_from_the_route_table() -> None:
+    assert shipped_text() == openapi.render(), "openapi.json is stale: run script/gen_openapi.py"
+
+
+def test_check_notices_a_stale_file(tmp_path: Path) -> None:
+    script = load_script()
+    target = tmp_path / "openapi.json"
+    assert script.main(["--check"], target=target) == 1  # missing
+    assert script.main([], target=target) == 0
+    assert script.main(["--check"], target=target) == 0
+    target.write_text(shipped_text().replace('"Create a user"', '"Make a user"'))
+    assert script.main(["--check"], target=target) == 1
+
+
+def test_the_service_never_imports_the_generator() -> None:
+    code = (
+        "import sys\n"
+        "import camauth.cli.main, camauth.http.app\n"
+        "assert 'voluptuous_openapi' not in sys.modules\n"
+        "assert 'camauth.http.openapi' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_generator_refuses_an_undescribed_validator() -> None:
+    builder = openapi._Builder()
+
+    def validate_colour(value: object) -> str:
+        return str(value)
+
+    with pytest.raises(ValueError, match="validate_colour"):
+        builder.schema(vol.Schema({"colour": checked(validate_colour)}))
 
 
 async def test_served_document_is_the_shipped_one(service: Service) -> None:
@@ -143,20 +219,40 @@ def test_operations_are_complete() -> None:
     documented = operations()
     ids = [operation["operationId"] for operation in documented.values()]
     assert len(ids) == len(set(ids)), "duplicate operationId"
-    for route, level in route_access().items():
-        operation = documented.get(route)
+    for (method, path), route in api_routes().items():
+        operation = documented.get((method, path))
         if operation is None:
             continue  # reported by test_every_api_route_is_documented_and_nothing_else
-        assert operation.get("summary"), route
+        assert operation.get("summary"), (method, path)
+        assert operation.get("tags"), (method, path)
         statuses = set(operation["responses"])
-        if level not in (Access.PUBLIC, Access.FORWARD_AUTH):
-            assert {"400", "401"} <= statuses, route
-        if level is Access.ADMIN:
-            assert "403" in statuses, route
+        if route.access not in (Access.PUBLIC, Access.FORWARD_AUTH):
+            assert {"400", "401"} <= statuses, (method, path)
+        if route.access in (Access.ADMIN, Access.SESSION):
+            assert "403" in statuses, (method, path)
+        if method not in ("GET", "HEAD", "OPTIONS") and route.access is not Access.FORWARD_AUTH:
+            assert "cross_site" in codes(operation, "403"), (method, path)
+        if route.body is not None:
+            assert {"413", "415"} <= statuses, (method, path)
+            assert "requestBody" in operation, (method, path)
+        else:
+            assert "requestBody" not in operation, (method, path)
         for status, answer in operation["responses"].items():
-            if status.startswith("4") and level is not Access.FORWARD_AUTH:
+            if status.startswith("4"):
                 schema = resolve(answer)["content"]["application/json"]["schema"]
-                assert schema == {"$ref": "#/components/schemas/Error"}, (route, status)
+                assert schema["$ref"] == ERROR_REF, (method, path, status)
+                assert codes(operation, status), (method, path, status)
+            if status == "429":
+                assert "Retry-After" in answer["headers"], (method, path)
+
+
+def codes(operation: dict[str, Any], status: str) -> list[str]:
+    """The error codes an operation documents for a status."""
+    answer = operation["responses"].get(status)
+    if answer is None:
+        return []
+    schema = answer["content"]["application/json"]["schema"]
+    return list(schema.get("properties", {}).get("code", {}).get("enum", []))
 
 
 def test_forward_auth_is_the_same_for_every_method() -> None:
@@ -170,10 +266,13 @@ def test_forward_auth_is_the_same_for_every_method() -> None:
         for method in ANY_METHOD
     ]
     assert all(variant == variants[0] for variant in variants)
+    ids = {documented[(method, "/api/auth")]["operationId"] for method in ANY_METHOD}
+    assert len(ids) == len(ANY_METHOD)
     responses = variants[0]["responses"]
     assert set(responses) == {"200", "401", "403"}
     assert {"Remote-User", "Remote-Role"} <= set(responses["200"]["headers"])
     assert "Location" in responses["401"]["headers"]
+    assert "text/html" in responses["401"]["content"]
     assert "requestBody" not in variants[0]
 
 
@@ -181,6 +280,17 @@ def test_enums_follow_the_code() -> None:
     schemas = DOCUMENT["components"]["schemas"]
     assert schemas["Role"]["enum"] == list(ROLES)
     assert schemas["EventType"]["enum"] == list(EVENT_TYPES)
+
+
+def test_event_query_parameters_are_the_ones_the_handler_reads() -> None:
+    documented = operations()[("GET", "/api/events")]["parameters"]
+    names = {parameter["name"] for parameter in documented}
+    valid = {"type": "logout", "since": "1.5", "until": "2", "before": "7", "limit": "3"}
+    for name in names:
+        parse_query({name: valid.get(name, "x")})  # accepted
+    assert names == {str(key) for key in QUERY_SCHEMA.schema}
+    (limit,) = (parameter for parameter in documented if parameter["name"] == "limit")
+    assert parse_query({}).limit == limit["schema"]["default"]
 
 
 def examples(node: Any) -> list[tuple[dict[str, Any], Any]]:
@@ -197,8 +307,18 @@ def test_examples_match_their_schemas() -> None:
     pairs = examples(DOCUMENT)
     assert len(pairs) > 20
     for schema, example in pairs:
-        validator = Draft202012Validator(schema | {"components": DOCUMENT["components"]})
-        assert not [error.message for error in validator.iter_errors(example)], example
+        assert not [error.message for error in validator_for(schema).iter_errors(example)], example
+
+
+def test_examples_pass_the_voluptuous_schemas_they_came_from() -> None:
+    """Request examples pass the handler's own schema; answer examples their shape."""
+    for (method, path), route in api_routes().items():
+        if route.body is not None:
+            route.body(route.example)
+        for reply in route.responses:
+            shape = reply.body if isinstance(reply, Reply) else None
+            if isinstance(shape, Shape) and shape.example is not None:
+                assert shape(shape.example), (method, path)
 
 
 def test_document_is_valid_openapi_of_this_version() -> None:
@@ -214,153 +334,318 @@ def check(route: Route, response: ClientResponse, body: bytes) -> None:
     """Status, required headers and body are as documented for this route."""
     responses = operations()[route]["responses"]
     status = str(response.status)
-    assert status in responses, f"{route} answered {status}, which is not documented"
+    assert status in responses, f"{route} answered {status}, which is not documented: {body!r}"
     answer = resolve(responses[status])
     for name, header in answer.get("headers", {}).items():
         if resolve(header).get("required"):
             assert name in response.headers, (route, status, name)
     content = answer.get("content")
-    if content is None:
+    if content is None or route[0] == "HEAD":
         assert body == b"", (route, status)
         return
     assert response.content_type in content, (route, status, response.content_type)
     if response.content_type != "application/json":
         return
     schema = content["application/json"]["schema"]
-    validator = Draft202012Validator(schema | {"components": DOCUMENT["components"]})
-    errors = [error.message for error in validator.iter_errors(json.loads(body))]
+    errors = [error.message for error in validator_for(schema).iter_errors(json.loads(body))]
     assert not errors, (route, status, body, errors)
 
 
-@pytest.fixture
-async def locked(start_service: ServiceFactory) -> Service:
-    """An admin logged in, then one failed login that locks this client out for a minute."""
-    service = await start_service(with_auth(failed_login_rate_limit="1/minute"))
-    await service.login("admin", ADMIN_PASSWORD)
-    await service.request("POST", "/api/login", json={"username": "nobody", "password": "x"})
-    assert service.accounts.guard.lockouts()
-    return service
+@dataclass(frozen=True)
+class Call:
+    """One request of a route's scenario.
+
+    ``who``: ``admin`` / ``viewer`` (bearer tokens), ``key`` (an admin API key), ``webhook``
+    (a webhook key for ``/triggers``), ``cookie`` (the admin's session cookie) or
+    ``anonymous``. ``path`` may use the placeholders of :attr:`Scene.values`; ``then``:
+    ``lock`` (this client is locked out first) or ``busy`` (no hashing slot is free).
+    """
+
+    who: str
+    path: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    then: str = ""
 
 
-# (method, path template, path requested, request options), sent by the admin of `locked`.
-CALLS: list[tuple[str, str, str, dict[str, Any]]] = [
-    ("GET", "/api/health", "/api/health", {}),
-    ("GET", "/api/healthz", "/api/healthz", {}),
-    ("GET", "/api/version", "/api/version", {}),
-    ("GET", "/api/auth/status", "/api/auth/status", {}),
-    ("GET", "/api/profile", "/api/profile", {}),
-    ("GET", "/api/users", "/api/users", {}),
-    ("POST", "/api/users", "/api/users", {"json": {"username": "alice", "password": STRONG}}),
-    ("POST", "/api/users", "/api/users", {"json": {"username": "Admin", "password": STRONG}}),
-    ("POST", "/api/users", "/api/users", {"json": {"username": "a b", "password": STRONG}}),
-    ("POST", "/api/users", "/api/users", {"data": "{}"}),
-    ("POST", "/api/users", "/api/users", {"json": {"username": "bob", "password": "short"}}),
-    ("PUT", "/api/users/{name}/role", "/api/users/viewer/role", {"json": {"role": "admin"}}),
-    ("PUT", "/api/users/{name}/role", "/api/users/admin/role", {"json": {"role": "viewer"}}),
-    ("PUT", "/api/users/{name}/role", "/api/users/viewer/role", {"json": {"role": "root"}}),
-    (
-        "PUT",
-        "/api/users/{name}/password",
-        "/api/users/viewer/password",
-        {"json": {"password": STRONG}},
-    ),
-    (
-        "PUT",
-        "/api/users/{name}/password",
-        "/api/users/nobody/password",
-        {"json": {"password": STRONG}},
-    ),
-    ("POST", "/api/users/{name}/reset_password", "/api/users/viewer/reset_password", {"json": {}}),
-    ("POST", "/api/users/{name}/revoke_sessions", "/api/users/viewer/revoke_sessions", {}),
-    ("POST", "/api/users/{name}/revoke_sessions", "/api/users/nobody/revoke_sessions", {}),
-    ("DELETE", "/api/users/{name}", "/api/users/viewer", {}),
-    ("DELETE", "/api/users/{name}", "/api/users/admin", {}),
-    ("GET", "/api/keys", "/api/keys", {}),
-    ("POST", "/api/keys", "/api/keys", {"json": {"name": "nvr", "paths": ["/triggers/"]}}),
-    ("POST", "/api/keys", "/api/keys", {"json": {"name": "nvr", "paths": ["/a/../b"]}}),
-    ("DELETE", "/api/keys/{key_id}", "/api/keys/12345", {}),
-    ("GET", "/api/events", "/api/events", {"params": {"limit": "5"}}),
-    ("GET", "/api/events", "/api/events", {"params": {"limit": "0"}}),
-    ("GET", "/api/events", "/api/events", {"params": {"page": "2"}}),
-    ("GET", "/api/stats", "/api/stats", {}),
-    ("GET", "/api/lockouts", "/api/lockouts", {}),
-    ("DELETE", "/api/lockouts/{lockout_id}", "/api/lockouts/1", {}),
-    ("DELETE", "/api/lockouts/{lockout_id}", "/api/lockouts/999", {}),
-    ("DELETE", "/api/lockouts", "/api/lockouts", {}),
-    ("GET", "/api/auth", "/api/auth", {"headers": {"X-Forwarded-Method": "DELETE"}}),
-    ("HEAD", "/api/auth", "/api/auth", {}),
-    (
-        "PUT",
-        "/api/auth/password",
-        "/api/auth/password",
-        {"json": {"old_password": "x", "password": STRONG}},
-    ),
-    ("PUT", "/api/auth/password", "/api/auth/password", {"json": {"password": STRONG}}),
-    ("POST", "/api/login", "/api/login", {"json": {"username": "admin", "password": "x"}}),
-    ("POST", "/api/logout", "/api/logout", {"headers": {"Origin": "https://elsewhere.example"}}),
-    ("POST", "/api/logout", "/api/logout", {}),
+def generic_calls(method: str, route: Any) -> list[Call]:
+    """The refusals of the route's access level, method and body."""
+    calls = []
+    if route.access not in (Access.PUBLIC, Access.FORWARD_AUTH):
+        calls += [
+            Call("anonymous"),
+            Call("anonymous", options={"headers": [("X-API-Key", "a"), ("X-API-Key", "b")]}),
+        ]
+    if route.access is Access.SESSION:
+        calls.append(Call("key"))
+    if route.access is Access.ADMIN:
+        calls.append(Call("viewer"))
+    if method not in ("GET", "HEAD", "OPTIONS") and route.access is not Access.FORWARD_AUTH:
+        calls.append(Call("cookie", options={"headers": ELSEWHERE}))
+    if route.body is not None:
+        json_type = {"Content-Type": "application/json"}
+        calls += [
+            Call("admin", options={"data": "{}", "headers": {"Content-Type": "text/plain"}}),
+            Call("admin", options={"data": "{", "headers": json_type}),
+            Call("admin", options={"data": "[]", "headers": json_type}),
+            Call("admin", options={"data": '{"a": 1, "a": 2}', "headers": json_type}),
+            Call("admin", options={"data": "{" + " " * 17_000 + "}", "headers": json_type}),
+        ]
+        fields = [str(key) for key in route.body.schema]
+        if any(isinstance(key, vol.Required) for key in route.body.schema):
+            calls.append(Call("admin", options=body()))
+        if route.body.extra == vol.PREVENT_EXTRA:
+            calls.append(Call("admin", options=body(**route.example, unknown=1)))
+        calls += [Call("admin", options=body(**{**route.example, name: 5})) for name in fields]
+    return calls
+
+
+def body(**fields: Any) -> dict[str, Any]:
+    return {"json": fields}
+
+
+def weak_passwords(username: str) -> list[str]:
+    """One password for each rule of the policy, in the order it checks them."""
+    return ["short", "a" * 1025, "tangerine comet\x01 9", "a" * 16, f"{username} tangerine comet"]
+
+
+FORWARD_AUTH = [
+    Call("anonymous"),
+    Call("anonymous", options={"headers": {"Accept": "text/html", "X-Forwarded-Uri": "/cams"}}),
+    Call("admin"),
+    Call("viewer", options={"headers": {"X-Forwarded-Method": "DELETE"}}),
+    Call("webhook", options={"headers": {"X-Forwarded-Uri": "/triggers/door"}}),
+    Call("webhook", options={"headers": {"X-Forwarded-Uri": "/cams"}}),
+    Call("admin", options={"headers": {"X-Forwarded-Uri": "/a/%2F/b"}}),
 ]
 
+# What each route is asked besides the generic refusals, in order (state carries over).
+SCENARIOS: dict[Route, list[Call]] = {
+    ("GET", "/api/health"): [Call("anonymous")],
+    ("GET", "/api/healthz"): [Call("anonymous")],
+    ("GET", "/api/version"): [Call("anonymous")],
+    ("GET", "/api/auth/status"): [Call("anonymous")],
+    ("GET", "/api/openapi.json"): [Call("anonymous")],
+    **{(method, "/api/auth"): FORWARD_AUTH for method in ANY_METHOD},
+    ("POST", "/api/login"): [
+        Call("anonymous", options=body(username="admin", password=ADMIN_PASSWORD)),
+        Call("anonymous", options=body(username="admin")),
+        Call("anonymous", options=body(username="admin", password=ADMIN_PASSWORD, remember=1)),
+        Call("anonymous", options=body(username="admin", password=ADMIN_PASSWORD), then="busy"),
+        Call("anonymous", options=body(username="admin", password="wrong")),
+        Call("anonymous", options=body(username="admin", password=ADMIN_PASSWORD)),
+    ],
+    ("POST", "/api/logout"): [
+        Call("anonymous", options={"headers": [("X-API-Key", "a"), ("X-API-Key", "b")]}),
+        Call("anonymous"),
+        Call("cookie"),
+    ],
+    ("GET", "/api/profile"): [Call("admin"), Call("key"), Call("viewer")],
+    ("PUT", "/api/auth/password"): [
+        *[
+            Call("viewer", options=body(old_password=VIEWER_PASSWORD, password=weak))
+            for weak in weak_passwords("viewer")
+        ],
+        Call("viewer", options=body(old_password=VIEWER_PASSWORD, password=STRONG), then="busy"),
+        Call("viewer", options=body(password=STRONG)),
+        Call("viewer", options=body(old_password=VIEWER_PASSWORD, password=STRONG)),
+        Call("admin", options=body(old_password="wrong", password=STRONG)),
+        Call("admin", options=body(old_password=ADMIN_PASSWORD, password=STRONG)),
+    ],
+    ("GET", "/api/users"): [Call("admin"), Call("key")],
+    ("POST", "/api/users"): [
+        Call("admin", options=body(username="alice", password=STRONG)),
+        Call("admin", options=body(username="Admin", password=STRONG)),
+        Call("admin", options=body(username="a b", password=STRONG)),
+        *[
+            Call("admin", options=body(username="bob", password=weak))
+            for weak in weak_passwords("bob")
+        ],
+        Call("admin", options=body(username="bob", password=STRONG, role="root")),
+        Call("admin", options=body(username="bob", password=STRONG), then="busy"),
+    ],
+    ("DELETE", "/api/users/{name}"): [
+        Call("admin", "/api/users/admin"),
+        Call("admin", "/api/users/nobody"),
+        Call("admin", "/api/users/viewer"),
+    ],
+    ("PUT", "/api/users/{name}/password"): [
+        *[
+            Call("admin", "/api/users/viewer/password", body(password=weak))
+            for weak in weak_passwords("viewer")
+        ],
+        Call("admin", "/api/users/nobody/password", body(password=STRONG)),
+        Call("admin", "/api/users/viewer/password", body(password=STRONG), then="busy"),
+        Call("admin", "/api/users/viewer/password", body(password=STRONG)),
+    ],
+    ("PUT", "/api/users/{name}/role"): [
+        Call("admin", "/api/users/admin/role", body(role="viewer")),
+        Call("admin", "/api/users/viewer/role", body(role="root")),
+        Call("admin", "/api/users/nobody/role", body(role="admin")),
+        Call("admin", "/api/users/viewer/role", body(role="admin")),
+    ],
+    ("POST", "/api/users/{name}/reset_password"): [
+        *[
+            Call("admin", "/api/users/viewer/reset_password", body(password=weak))
+            for weak in weak_passwords("viewer")
+        ],
+        Call("admin", "/api/users/nobody/reset_password", body()),
+        Call("admin", "/api/users/viewer/reset_password", body(), then="busy"),
+        Call("admin", "/api/users/viewer/reset_password", body()),
+        Call("admin", "/api/users/viewer/reset_password", body(password=STRONG)),
+    ],
+    ("POST", "/api/users/{name}/revoke_sessions"): [
+        Call("admin", "/api/users/nobody/revoke_sessions"),
+        Call("admin", "/api/users/viewer/revoke_sessions"),
+    ],
+    ("GET", "/api/keys"): [Call("admin")],
+    ("POST", "/api/keys"): [
+        Call("admin", options=body(name="nvr", paths=["/triggers/"])),
+        Call("admin", options=body(name="NVR")),
+        Call("admin", options=body(name="  ")),
+        Call("admin", options=body(name="k2", role="root")),
+        Call("admin", options=body(name="x", paths=["/a/../b"])),
+    ],
+    ("DELETE", "/api/keys/{key_id}"): [
+        Call("admin", "/api/keys/12345"),
+        Call("admin", "/api/keys/x1"),
+        Call("admin", "/api/keys/{webhook_id}"),
+    ],
+    ("GET", "/api/events"): [
+        Call("admin", options={"params": {"limit": "5"}}),
+        Call("admin", options={"params": {"type": "logout", "until": "9e9", "client": "x"}}),
+        Call("admin", options={"params": {"limit": "0"}}),
+        Call("admin", options={"params": {"page": "2"}}),
+    ],
+    ("GET", "/api/stats"): [Call("admin", then="lock")],
+    ("GET", "/api/warnings"): [
+        Call("admin"),
+        Call("admin", options={"headers": {"X-Forwarded-For": "10.1.2.3"}}),
+        Call("admin", options={"headers": {"X-Forwarded-Proto": "https"}}),
+    ],
+    ("GET", "/api/ws"): [Call("admin"), Call("cookie", options={"headers": ELSEWHERE})],
+    ("GET", "/api/lockouts"): [Call("admin"), Call("admin", then="lock")],
+    ("DELETE", "/api/lockouts"): [Call("admin", then="lock")],
+    ("DELETE", "/api/lockouts/{lockout_id}"): [
+        Call("admin", "/api/lockouts/999"),
+        Call("admin", "/api/lockouts/1", then="lock"),
+    ],
+}
 
-@pytest.mark.parametrize(("method", "template", "path", "options"), CALLS)
-async def test_answers_to_an_admin_match_the_document(
-    locked: Service, method: str, template: str, path: str, options: dict[str, Any]
-) -> None:
-    response = await locked.request(method, path, **options)
-    check((method, template), response, await response.read())
+
+@dataclass
+class Scene:
+    """A running service with an admin, a viewer, keys and sessions to call it with."""
+
+    service: Service
+    anonymous: ClientSession
+    headers: dict[str, dict[str, str]]
+    values: dict[str, str]
+
+    async def send(self, method: str, template: str, call: Call) -> ClientResponse:
+        if call.then == "lock":
+            await self.anonymous.post(
+                self.service.url("/api/login"), json={"username": "nobody", "password": "x"}
+            )
+        hasher = self.service.services.hasher
+        slots = hasher._slots
+        if call.then == "busy":
+            hasher._slots = asyncio.Semaphore(0)  # every hashing slot taken
+        try:
+            client = self.service.client if call.who == "cookie" else self.anonymous
+            options = dict(call.options)
+            given = options.pop("headers", {})
+            pairs = list(given.items()) if isinstance(given, dict) else list(given)
+            pairs += list(self.headers.get(call.who, {}).items())
+            path = (call.path or template).format(**self.values)
+            return await client.request(method, self.service.url(path), headers=pairs, **options)
+        finally:
+            hasher._slots = slots
 
 
-async def test_refusals_match_the_document(service: Service) -> None:
+@pytest.fixture
+async def scene(start_service: ServiceFactory) -> Scene:
+    """Failed logins limited to one a minute, so one failure locks this client out."""
+    service = await start_service(with_auth(failed_login_rate_limit="1/minute"))
+    admin = await service.login("admin", ADMIN_PASSWORD)
     anonymous = await service.fresh_client()
-    calls: list[tuple[str, str, dict[str, Any]]] = [
-        ("GET", "/api/users", {}),
-        ("GET", "/api/profile", {}),
-        ("GET", "/api/auth", {}),
-        ("GET", "/api/auth", {"headers": {"Accept": "text/html", "X-Forwarded-Uri": "/cams"}}),
-        ("GET", "/api/ws", {}),
-        ("GET", "/api/profile", {"headers": [("X-API-Key", "a"), ("X-API-Key", "b")]}),
-        ("POST", "/api/login", {"data": "x"}),
-        ("POST", "/api/login", {"data": "[]", "headers": {"Content-Type": "application/json"}}),
-        ("POST", "/api/login", {"json": {"username": "admin", "password": "x" * 20_000}}),
-    ]
-    for method, path, options in calls:
-        response = await anonymous.request(method, service.url(path), **options)
-        assert 400 <= response.status < 500, (method, path)
-        check((method, path), response, await response.read())
-    await service.login("viewer", VIEWER_PASSWORD)
-    calls = [
-        ("GET", "/api/stats", {}),
-        ("DELETE", "/api/lockouts", {}),
-        ("GET", "/api/ws", {}),
-        ("GET", "/api/auth", {"headers": {"X-Original-Method": "POST"}}),
-        ("GET", "/api/auth", {}),
-        ("PUT", "/api/auth/password", {"data": "{}"}),
-    ]
-    for method, path, options in calls:
-        response = await service.request(method, path, **options)
-        check((method, path), response, await response.read())
-    browser = {"Accept": "text/html", "X-Forwarded-Uri": "/cams?id=1"}
-    response = await anonymous.get(service.url("/api/auth"), headers=browser)
-    assert response.headers["Location"] == "/login?rd=%2Fcams%3Fid%3D1"
-    # Last: a wrong password also starts this client's one-second throttle.
-    response = await anonymous.post(
-        service.url("/api/login"), json={"username": "admin", "password": "wrong"}
+    viewer_client = await service.fresh_client()
+    response = await viewer_client.post(
+        service.url("/api/login"), json={"username": "viewer", "password": VIEWER_PASSWORD}
     )
-    assert response.status == 401
+    viewer = (await response.json())["token"]
+    keys = service.services.keys
+    key = await keys.create("home assistant", "admin", ())
+    webhook = await keys.create("door", "viewer", ("/triggers",))
+    return Scene(
+        service,
+        anonymous,
+        {
+            "admin": {"Authorization": f"Bearer {admin}"},
+            "viewer": {"Authorization": f"Bearer {viewer}"},
+            "key": {"X-API-Key": key.secret},
+            "webhook": {"X-API-Key": webhook.secret},
+        },
+        {"name": "viewer", "key_id": "1", "lockout_id": "1", "webhook_id": str(webhook.key.id)},
+    )
+
+
+def test_every_route_has_a_scenario() -> None:
+    assert set(SCENARIOS) == set(api_routes())
+
+
+@pytest.mark.parametrize(("method", "template"), sorted(SCENARIOS))
+async def test_real_answers_are_documented_and_every_documented_status_happens(
+    scene: Scene, method: str, template: str
+) -> None:
+    route = api_routes()[(method, template)]
+    observed: set[str] = set()
+    answered_codes: set[tuple[str, str]] = set()
+    for call in generic_calls(method, route) + SCENARIOS[(method, template)]:
+        response = await scene.send(method, template, call)
+        raw = await response.read()
+        check((method, template), response, raw)
+        observed.add(str(response.status))
+        if response.status >= 400 and response.content_type == "application/json" and raw:
+            answered_codes.add((str(response.status), json.loads(raw)["code"]))
+    if template == "/api/ws":
+        async with scene.service.client.ws_connect(scene.service.url("/api/ws")) as stream:
+            observed.add("101")
+            await stream.receive_json(timeout=10)
+    operation = operations()[(method, template)]
+    documented = set(operation["responses"])
+    assert observed == documented, f"documented but never answered: {documented - observed}"
+    if method != "HEAD":  # no body, no code
+        errors = [status for status in documented if status.startswith("4")]
+        listed = {(status, code) for status in errors for code in codes(operation, status)}
+        assert listed <= answered_codes, f"codes never answered: {listed - answered_codes}"
+
+
+async def test_login_over_the_limit_says_when_to_come_back(scene: Scene) -> None:
+    call = Call("anonymous", options=body(username="admin", password=ADMIN_PASSWORD), then="lock")
+    response = await scene.send("POST", "/api/login", call)
+    assert response.status == 429
+    assert int(response.headers["Retry-After"]) >= 1
     check(("POST", "/api/login"), response, await response.read())
 
 
-async def test_stream_messages_match_the_document(service: Service) -> None:
+async def test_stream_messages_match_the_document(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ws, "STATS_INTERVAL", 0.2)
     await service.login("admin", ADMIN_PASSWORD)
     operation = operations()[("GET", "/api/ws")]
-    assert "101" in operation["responses"]
-    stream = DOCUMENT["components"]["schemas"]["StreamMessage"]
-    validator = Draft202012Validator(stream | {"components": DOCUMENT["components"]})
-    async with service.client.ws_connect(service.url("/api/ws")) as ws:
-        hello = await ws.receive_json(timeout=10)
+    stream = resolve(operation["responses"]["101"]["x-camauth-messages"])
+    assert stream is DOCUMENT["components"]["schemas"]["StreamMessage"]
+    validator = validator_for(stream)
+    async with service.client.ws_connect(service.url("/api/ws")) as connection:
+        hello = await connection.receive_json(timeout=10)
         assert hello["type"] == "hello"
         assert not [error.message for error in validator.iter_errors(hello)]
+        stats = await connection.receive_json(timeout=10)
+        assert stats["type"] == "stats"
+        assert not [error.message for error in validator.iter_errors(stats)]
         await service.request("POST", "/api/keys", json={"name": "nvr"})
-        event = await ws.receive_json(timeout=10)
-        assert event["type"] == "event"
-        assert not [error.message for error in validator.iter_errors(event)]
+        message = await connection.receive_json(timeout=10)
+        while message["type"] != "event":
+            message = await connection.receive_json(timeout=10)
+        assert not [error.message for error in validator.iter_errors(message)]

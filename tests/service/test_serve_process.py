@@ -25,9 +25,9 @@ import jwt
 import pytest
 from aiohttp import ClientSession, WSMsgType
 
-from camauth.passwords import hash_rounds
-from camauth.store import connect
-from camauth.users import get_user
+from camauth.core.passwords import hash_rounds
+from camauth.storage.db import connect
+from camauth.storage.users import get_user
 
 from .conftest import free_port
 
@@ -295,7 +295,6 @@ def test_second_start_prints_no_banner_and_keeps_sessions(tmp_path: Path) -> Non
     assert (data / ".jwt_secret").read_text() == secret
 
 
-@pytest.mark.xfail(strict=True, reason="issue 7: admin password stored before binding")
 def test_a_failed_first_start_does_not_lose_the_admin_password(tmp_path: Path) -> None:
     data = tmp_path / "data"
     with socket.socket() as busy:
@@ -506,7 +505,6 @@ def test_generated_secret_and_data_dir_are_private(tmp_path: Path) -> None:
     assert secret.read_text().strip() not in served.stderr()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 7: the database is created 0644")
 def test_password_hashes_are_private_in_an_existing_open_directory(tmp_path: Path) -> None:
     # `mkdir camauth-data` makes a 0755 directory; the hashes must still be this user's only.
     data = tmp_path / "data"

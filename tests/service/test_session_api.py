@@ -14,7 +14,7 @@ import pytest
 from aiohttp import ClientResponse
 
 from camauth.const import VERSION
-from camauth.lockouts import MAX_IN_FLIGHT
+from camauth.core.lockouts import MAX_IN_FLIGHT
 
 from .conftest import (
     ADMIN_PASSWORD,
@@ -25,8 +25,8 @@ from .conftest import (
     with_auth,
 )
 
-INVALID = {"error": "Invalid username or password"}
-AUTH_REQUIRED = {"error": "Authentication required"}
+INVALID = {"error": "Invalid username or password", "code": "invalid_credentials"}
+AUTH_REQUIRED = {"error": "Authentication required", "code": "unauthorized"}
 SUCCESS = {"success": True}
 NEW_PASSWORD = "granite willow ferry 58"
 OTHER_USER = {"admin": ("viewer", VIEWER_PASSWORD), "viewer": ("admin", ADMIN_PASSWORD)}
@@ -217,7 +217,7 @@ async def test_change_password_needs_the_old_one(relaxed: Service) -> None:
     response = await change_password(relaxed, "wrong old password", NEW_PASSWORD)
     assert (response.status, await response.json()) == (
         401,
-        {"error": "Current password is incorrect"},
+        {"error": "Current password is incorrect", "code": "wrong_password"},
     )
     assert session_morsel(response) is None
     assert await auth_status(relaxed, token) == 200
@@ -237,7 +237,7 @@ async def test_change_password_needs_the_old_one(relaxed: Service) -> None:
 async def test_change_password_enforces_the_policy(relaxed: Service, new: str, error: str) -> None:
     token = await relaxed.login("admin", ADMIN_PASSWORD)
     response = await change_password(relaxed, ADMIN_PASSWORD, new)
-    assert (response.status, await response.json()) == (400, {"error": error})
+    assert (response.status, (await response.json())["error"]) == (400, error)
     assert await auth_status(relaxed, token) == 200
     assert (await post_login(relaxed, "admin", ADMIN_PASSWORD)).status == 200
     assert (await post_login(relaxed, "admin", new)).status == 401
@@ -422,7 +422,7 @@ async def test_unknown_route(service: Service, path: str) -> None:
     response = await service.request("GET", path)
     assert response.status == 404
     assert response.content_type == "application/json"
-    assert await response.json() == {"error": "Not Found"}
+    assert await response.json() == {"error": "Not Found", "code": "not_found"}
 
 
 @pytest.mark.parametrize(
@@ -442,7 +442,7 @@ async def test_wrong_method(service: Service, method: str, path: str, allow: str
     response = await service.request(method, path)
     assert response.status == 405
     assert response.content_type == "application/json"
-    assert await response.json() == {"error": "Method Not Allowed"}
+    assert await response.json() == {"error": "Method Not Allowed", "code": "method_not_allowed"}
     assert set(response.headers["Allow"].split(",")) == set(allow.split(","))
 
 

@@ -28,7 +28,7 @@ from .conftest import (
 )
 
 TRANSPORTS = ("cookie", "bearer")
-UNAUTHORIZED = {"error": "Authentication required"}
+UNAUTHORIZED = {"error": "Authentication required", "code": "unauthorized"}
 NEW_PASSWORD = "amber thicket compass 42"
 
 

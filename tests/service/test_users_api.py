@@ -22,19 +22,31 @@ from .conftest import (
 
 STRONG = "tangerine comet bridge 9"
 OTHER_STRONG = "velvet canyon orbit 31"
-ADMIN_REQUIRED = {"error": "Admin role required"}
-AUTH_REQUIRED = {"error": "Authentication required"}
-LAST_ADMIN = {"error": "The last admin cannot be removed or demoted"}
-BAD_USERNAME = {"error": "Username must be 1-64 characters: letters, digits, '.', '_' or '-'"}
-BAD_ROLE = {"error": "Invalid field 'role': expected one of admin, viewer"}
-NOT_JSON = {"error": "Request body is not valid JSON"}
-NOT_OBJECT = {"error": "Request body must be a JSON object"}
-NOT_JSON_TYPE = {"error": "Content-Type must be application/json"}
-TOO_SHORT = {"error": "Password must be at least 12 characters long"}
-TOO_COMMON = {"error": "Password is too common; choose a longer phrase of unrelated words"}
-HAS_USERNAME = {"error": "Password must not contain the username"}
-HAS_CONTROL = {"error": "Password must not contain control characters"}
-USER_NOT_FOUND = {"error": "User not found"}
+ADMIN_REQUIRED = {"error": "Admin role required", "code": "admin_required"}
+AUTH_REQUIRED = {"error": "Authentication required", "code": "unauthorized"}
+LAST_ADMIN = {"error": "The last admin cannot be removed or demoted", "code": "last_admin"}
+BAD_USERNAME = {
+    "error": "Username must be 1-64 characters: letters, digits, '.', '_' or '-'",
+    "code": "invalid_username",
+}
+BAD_ROLE = {"error": "Role must be one of: admin, viewer", "code": "invalid_role"}
+NOT_JSON = {"error": "Request body is not valid JSON", "code": "invalid_json"}
+NOT_OBJECT = {"error": "Request body must be a JSON object", "code": "invalid_json"}
+NOT_JSON_TYPE = {"error": "Content-Type must be application/json", "code": "not_json"}
+TOO_SHORT = {"error": "Password must be at least 12 characters long", "code": "password_too_short"}
+TOO_COMMON = {
+    "error": "Password is too common; choose a longer phrase of unrelated words",
+    "code": "password_too_common",
+}
+HAS_USERNAME = {
+    "error": "Password must not contain the username",
+    "code": "password_contains_username",
+}
+HAS_CONTROL = {
+    "error": "Password must not contain control characters",
+    "code": "password_invalid_characters",
+}
+USER_NOT_FOUND = {"error": "User not found", "code": "user_not_found"}
 SUCCESS = {"success": True}
 
 
@@ -135,7 +147,7 @@ async def test_duplicate_username_is_a_conflict(service: Service, admin: Api, na
     before = await list_users(admin)
     assert await admin("POST", "/api/users", json={"username": name, "password": STRONG}) == (
         409,
-        {"error": "User already exists"},
+        {"error": "User already exists", "code": "user_exists"},
     )
     await assert_intact(service, admin, before)
     assert await login_status(service, name, STRONG) == 401
@@ -237,7 +249,10 @@ async def test_last_admin_stays(service: Service, admin: Api) -> None:
 
 
 def too_long(field: str, limit: int) -> dict[str, str]:
-    return {"error": f"Invalid field '{field}': length of value must be at most {limit}"}
+    return {
+        "error": f"Invalid field '{field}': length of value must be at most {limit}",
+        "code": "invalid_field",
+    }
 
 
 def json_body(**fields: Any) -> dict[str, Any]:
@@ -262,30 +277,34 @@ BAD_CREATE = {
     "username-number": (
         json_body(username=5),
         400,
-        {"error": "Invalid field 'username': expected str"},
+        {"error": "Invalid field 'username': expected str", "code": "invalid_field"},
     ),
     "role-true": (json_body(role=True), 400, BAD_ROLE),
     "password-null": (
         json_body(password=None),
         400,
-        {"error": "Invalid field 'password': expected str"},
+        {"error": "Invalid field 'password': expected str", "code": "invalid_field"},
     ),
     "password-list": (
         json_body(password=[STRONG]),
         400,
-        {"error": "Invalid field 'password': expected str"},
+        {"error": "Invalid field 'password': expected str", "code": "invalid_field"},
     ),
     "missing-password": (
         {"json": {"username": "newbie"}},
         400,
-        {"error": "Missing field 'password'"},
+        {"error": "Missing field 'password'", "code": "missing_field"},
     ),
     "missing-username": (
         {"json": {"password": STRONG}},
         400,
-        {"error": "Missing field 'username'"},
+        {"error": "Missing field 'username'", "code": "missing_field"},
     ),
-    "unknown-field": (json_body(is_admin=True), 400, {"error": "Unknown field 'is_admin'"}),
+    "unknown-field": (
+        json_body(is_admin=True),
+        400,
+        {"error": "Unknown field 'is_admin'", "code": "unknown_field"},
+    ),
     "unknown-role": (json_body(role="superuser"), 400, BAD_ROLE),
     "role-case": (json_body(role="Admin"), 400, BAD_ROLE),
     "username-space": (json_body(username="new bie"), 400, BAD_USERNAME),
@@ -299,7 +318,10 @@ BAD_CREATE = {
     "username-empty": (
         json_body(username=""),
         400,
-        {"error": "Invalid field 'username': length of value must be at least 1"},
+        {
+            "error": "Invalid field 'username': length of value must be at least 1",
+            "code": "invalid_field",
+        },
     ),
     "username-dotdot": (json_body(username="../x"), 400, BAD_USERNAME),
     "username-slash": (json_body(username="a/b"), 400, BAD_USERNAME),
@@ -307,7 +329,10 @@ BAD_CREATE = {
     "password-empty": (
         json_body(password=""),
         400,
-        {"error": "Invalid field 'password': length of value must be at least 1"},
+        {
+            "error": "Invalid field 'password': length of value must be at least 1",
+            "code": "invalid_field",
+        },
     ),
     "password1234": (json_body(password="password1234"), 400, TOO_COMMON),
     "qwertyuiop123": (json_body(password="qwertyuiop123"), 400, TOO_COMMON),
@@ -319,10 +344,14 @@ BAD_CREATE = {
     "password-2000": (
         json_body(password="tangerine comet bridge " * 87),
         400,
-        {"error": "Password must be at most 1024 characters long"},
+        {"error": "Password must be at most 1024 characters long", "code": "password_too_long"},
     ),
     "password-5000": (json_body(password="q" * 5000), 400, too_long("password", 4096)),
-    "body-over-16k": (json_body(password="q" * 17 * 1024), 413, {"error": "Content Too Large"}),
+    "body-over-16k": (
+        json_body(password="q" * 17 * 1024),
+        413,
+        {"error": "Content Too Large", "code": "body_too_large"},
+    ),
     "text-plain": (raw('{"username": "newbie"}', "text/plain"), 415, NOT_JSON_TYPE),
     "form": ({"data": {"username": "newbie", "password": STRONG}}, 415, NOT_JSON_TYPE),
     "no-content-type": ({"data": b'{"username": "newbie"}'}, 415, NOT_JSON_TYPE),
@@ -343,9 +372,13 @@ BAD_PASSWORD_CHANGE = {
     "password-number": (
         {"json": {"password": 123456789012}},
         400,
-        {"error": "Invalid field 'password': expected str"},
+        {"error": "Invalid field 'password': expected str", "code": "invalid_field"},
     ),
-    "missing-password": ({"json": {}}, 400, {"error": "Missing field 'password'"}),
+    "missing-password": (
+        {"json": {}},
+        400,
+        {"error": "Missing field 'password'", "code": "missing_field"},
+    ),
     "too-short": ({"json": {"password": "short one"}}, 400, TOO_SHORT),
     "common": ({"json": {"password": "password1234"}}, 400, TOO_COMMON),
     "has-username": ({"json": {"password": "the viewer password 7"}}, 400, HAS_USERNAME),
@@ -372,7 +405,7 @@ BAD_ROLE_CHANGE = {
     "role-true": ({"json": {"role": True}}, 400, BAD_ROLE),
     "role-null": ({"json": {"role": None}}, 400, BAD_ROLE),
     "unknown-role": ({"json": {"role": "owner"}}, 400, BAD_ROLE),
-    "missing-role": ({"json": {}}, 400, {"error": "Missing field 'role'"}),
+    "missing-role": ({"json": {}}, 400, {"error": "Missing field 'role'", "code": "missing_field"}),
     "form": ({"data": {"role": "admin"}}, 415, NOT_JSON_TYPE),
 }
 

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from camauth.passwords import hash_password, hash_rounds, verify_password
-from camauth.store import connect
-from camauth.users import User, create_user, get_user, list_users
+from camauth.core.passwords import hash_password, hash_rounds, verify_password
+from camauth.storage.db import connect
+from camauth.storage.users import User, get_user, list_users
+from tests import helpers
 
 from .conftest import TEST_ROUNDS
 from .test_serve_process import Served, call, clean_env, serving
@@ -31,9 +32,18 @@ def wide(text: str) -> str:
 
 
 def users(
-    data: Path | None, *args: str, stdin: str | None = None, env: dict[str, str] | None = None
+    data: Path | None,
+    *args: str,
+    stdin: str | None = None,
+    env: dict[str, str] | None = None,
+    create: bool = True,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``camauth users --data-dir <data> <args>`` to completion (bounded)."""
+    """Run ``camauth users --data-dir <data> <args>`` to completion (bounded).
+
+    The database is created first (as a first ``camauth serve`` would) unless ``create`` is off.
+    """
+    if create and data is not None:
+        create_database(data)
     command = [sys.executable, "-m", "camauth", "users"]
     if data is not None:
         command += ["--data-dir", str(data)]
@@ -81,6 +91,12 @@ def user_count(data: Path) -> int:
         conn.close()
 
 
+def create_database(data: Path) -> None:
+    """An empty CamAuth database, as a first ``camauth serve`` leaves it."""
+    data.mkdir(mode=0o700, parents=True, exist_ok=True)
+    connect(data / "camauth.db").close()
+
+
 def add_alice(data: Path, role: str = "admin") -> None:
     """Add alice with the CLI itself."""
     ok(users(data, "add", "alice", "--role", role, "--password-stdin", stdin=ALICE + "\n"))
@@ -91,7 +107,7 @@ def seed_alice(data: Path, role: str = "admin") -> None:
     data.mkdir(mode=0o700, parents=True, exist_ok=True)
     conn = connect(data / "camauth.db")
     try:
-        create_user(conn, "alice", role, hash_password(ALICE, rounds=TEST_ROUNDS))
+        helpers.add_user(conn, "alice", role, hash_password(ALICE, rounds=TEST_ROUNDS))
     finally:
         conn.close()
 
@@ -235,7 +251,6 @@ def test_invalid_username_is_refused(tmp_path: Path, name: str) -> None:
     assert user_count(data) == 0
 
 
-@pytest.mark.xfail(strict=True, reason="issue 7: camauth users writes no events")
 def test_user_changes_from_the_shell_are_in_the_audit_log(tmp_path: Path) -> None:
     # `camauth keys` records api_key_created/api_key_revoked; user changes are no less
     # security-relevant (PRODUCT.md: user_created, password_reset, role_changed, user_deleted).
@@ -261,6 +276,7 @@ def test_user_changes_from_the_shell_are_in_the_audit_log(tmp_path: Path) -> Non
 
 def test_users_honours_camauth_data_dir(tmp_path: Path) -> None:
     data = tmp_path / "from-env"
+    create_database(data)
     env = clean_env(CAMAUTH_DATA_DIR=str(data))
     ok(users(None, "add", "alice", "--password-stdin", stdin=ALICE + "\n", env=env))
     assert ok(users(None, "list", env=env)) == "alice\tviewer\n"

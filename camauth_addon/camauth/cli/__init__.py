@@ -1,0 +1,1 @@
+"""The ``camauth`` command: serve, users, keys."""

@@ -1,0 +1,1 @@
+"""The domain: services and rules, free of HTTP and of SQL."""

@@ -1,0 +1,63 @@
+"""Configuration problems CamAuth can observe in the requests it serves.
+
+Each is reported by ``GET /api/warnings`` (and becomes a repair issue in Home Assistant) from
+the first request that shows it until CamAuth restarts with a configuration that fixes it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Final
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigWarning:
+    """One observed problem: a stable id (a translation key), words, and what was seen."""
+
+    id: str
+    message: str
+    detail: dict[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        """The warning as ``/api/warnings`` lists it."""
+        return {"id": self.id, "message": self.message, **self.detail}
+
+
+FORWARDED_FOR_UNTRUSTED: Final = "forwarded_for_untrusted"
+COOKIE_NOT_SECURE: Final = "cookie_secure_off_over_https"
+
+
+class ConfigWarnings:
+    """Remembers what the requests showed (a few dict writes, never on a refusal path)."""
+
+    def __init__(self) -> None:
+        """Nothing seen yet."""
+        self._seen: dict[str, ConfigWarning] = {}
+
+    def forwarded_for_from(self, peer: str) -> None:
+        """X-Forwarded-For came from a peer that is not a trusted proxy."""
+        if FORWARDED_FOR_UNTRUSTED in self._seen:
+            return
+        self._seen[FORWARDED_FOR_UNTRUSTED] = ConfigWarning(
+            FORWARDED_FOR_UNTRUSTED,
+            f"Requests from {peer} carry X-Forwarded-For, but {peer} is not in "
+            "auth.trusted_proxies: every client behind that proxy shares one address, one rate "
+            "limit and one lockout. Add the proxy's address to auth.trusted_proxies.",
+            {"peer": peer, "since": time.time()},
+        )
+
+    def https_without_secure_cookie(self) -> None:
+        """A request came over HTTPS while the session cookie may also travel over HTTP."""
+        if COOKIE_NOT_SECURE in self._seen:
+            return
+        self._seen[COOKIE_NOT_SECURE] = ConfigWarning(
+            COOKIE_NOT_SECURE,
+            "Users reach CamAuth over HTTPS, but auth.cookie_secure is off: the session cookie "
+            "would also be sent over plain HTTP. Turn auth.cookie_secure on.",
+            {"since": time.time()},
+        )
+
+    def current(self) -> list[ConfigWarning]:
+        """Every warning observed so far, in the order first seen."""
+        return list(self._seen.values())

@@ -1,0 +1,1 @@
+"""The aiohttp side: app assembly, middleware, handlers, forward-auth, pages, streams."""

@@ -1,0 +1,42 @@
+"""Public endpoints: liveness, version and whether auth is on."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from aiohttp import web
+
+from ...const import LOGIN_PATH, VERSION
+from ..app_keys import SETTINGS
+
+
+async def health(request: web.Request) -> web.Response:
+    """Liveness: the process answers."""
+    return web.json_response({"status": "ok"})
+
+
+async def version(request: web.Request) -> web.Response:
+    """The service version."""
+    return web.json_response({"version": VERSION})
+
+
+async def auth_status(request: web.Request) -> web.Response:
+    """Whether authentication is enabled, and where to log in and out."""
+    settings = request.app[SETTINGS]
+    return web.json_response(
+        {
+            "auth_enabled": settings.auth.enabled,
+            "login_url": LOGIN_PATH,
+            "logout_url": settings.proxy.logout_url or None,
+            "version": VERSION,
+        }
+    )
+
+
+async def openapi(request: web.Request) -> web.Response:
+    """The OpenAPI document of this API.
+
+    Generated from the route table by ``script/gen_openapi.py``, and shipped in the package.
+    """
+    body = resources.files("camauth").joinpath("openapi.json").read_bytes()
+    return web.Response(body=body, content_type="application/json")

@@ -1,0 +1,175 @@
+"""The gateway middleware: identification, forward-auth, error rendering, security headers."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from aiohttp import http_parser, web
+
+from ..const import ROLE_ADMIN
+from ..core.identity import SOURCE_DISABLED, Identity
+from ..errors import CamAuthError
+from .access import Handler
+from .app_keys import SERVICES, SETTINGS
+from .client_ip import client_address, peer_is_trusted
+from .context import RequestContext, set_context
+from .credentials import read_credential
+from .forward_auth import FORWARD_AUTH_PATH, decide_forward_auth
+from .responses import json_error, set_session_cookie
+
+_LOGGER = logging.getLogger(__name__)
+
+ANONYMOUS_ADMIN = Identity("anonymous", ROLE_ADMIN, SOURCE_DISABLED)
+# Translation keys of the errors aiohttp itself raises (routing, body size, a WebSocket
+# handshake that is not one); every error answer carries a code.
+_HTTP_KEYS = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "body_too_large",
+}
+
+
+async def _render_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn every failure into ``{"error": ...}``; never a traceback to the client."""
+    try:
+        return await handler(request)
+    except CamAuthError as err:
+        return json_error(err.status, err.message, err.headers, key=err.key)
+    except web.HTTPException as err:
+        if err.status < 400:
+            raise
+        headers = {k: v for k, v in err.headers.items() if k.lower() in ("allow", "retry-after")}
+        key = _HTTP_KEYS.get(err.status, "http_error")
+        return json_error(err.status, err.reason, headers, key=key)
+    except Exception:
+        _LOGGER.exception("Unexpected error on %s %s", request.method, request.path)
+        return json_error(500, "Internal server error", key="internal_error")
+
+
+def identify(request: web.Request, ctx: RequestContext) -> None:
+    """Fill in who is making the request (never decide access)."""
+    if not request.app[SETTINGS].auth.enabled:
+        ctx.identity = ANONYMOUS_ADMIN
+        return
+    try:
+        credential = read_credential(request)
+    except CamAuthError as err:
+        ctx.credential_error = err.message
+        return
+    if credential is None:
+        return
+    found = request.app[SERVICES].authenticator.authenticate(credential, time.time())
+    if found is None:
+        return
+    ctx.source, ctx.credential = credential.source, credential
+    if found.identity.paths:  # webhook keys are only ever looked at by forward-auth
+        ctx.webhook = found.identity
+        return
+    ctx.identity = found.identity
+    ctx.claims = found.claims if credential.source == "cookie" else None
+
+
+async def _refresh_cookie(
+    request: web.Request, ctx: RequestContext, response: web.StreamResponse
+) -> None:
+    """Renew a session cookie that is close to expiring; a failure only skips the renewal."""
+    auth = request.app[SETTINGS].auth
+    claims, identity = ctx.claims, ctx.identity
+    if claims is None or identity is None or response.prepared:
+        return
+    if claims.exp - time.time() >= auth.refresh_time:
+        return
+    try:
+        refreshed = await request.app[SERVICES].sessions.refresh(identity, claims)
+    except Exception:  # a locked database must not turn the answer into an error
+        _LOGGER.exception("Could not renew the session cookie for %s", identity.username)
+        return
+    if refreshed is not None:
+        set_session_cookie(response, refreshed, auth)
+
+
+def _observe(request: web.Request) -> None:
+    """Note configuration problems this request shows (see core.warnings)."""
+    auth, warnings = request.app[SETTINGS].auth, request.app[SERVICES].warnings
+    headers = request.headers
+    if "X-Forwarded-For" in headers and not peer_is_trusted(request, auth.trusted_proxies):
+        warnings.forwarded_for_from(request.remote or "unknown")
+    if not auth.cookie_secure and (
+        request.secure or headers.get("X-Forwarded-Proto", "").lower() == "https"
+    ):
+        warnings.https_without_secure_cookie()
+
+
+def _context(request: web.Request) -> RequestContext:
+    ctx = RequestContext(client_address(request, request.app[SETTINGS].auth.trusted_proxies))
+    set_context(request, ctx)
+    _observe(request)
+    try:
+        identify(request, ctx)
+    except Exception:
+        _LOGGER.exception("Identification failed on %s %s", request.method, request.path)
+        ctx.identity = ctx.webhook = ctx.claims = None  # fail closed: no identity
+    return ctx
+
+
+@web.middleware
+async def gateway_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The one middleware: identify, answer forward-auth at once, else handle and render errors.
+
+    One layer instead of several, because every camera request passes through here.
+    """
+    ctx = _context(request)
+    if request.path == FORWARD_AUTH_PATH:
+        response: web.StreamResponse = decide_forward_auth(request)
+        if response.status != 200:  # Traefik and Caddy show refusals to the browser
+            add_security_headers(request, response)
+    else:
+        response = await _render_errors(request, handler)
+        if not response.prepared:
+            add_security_headers(request, response)
+    await _refresh_cookie(request, ctx, response)
+    return response
+
+
+_PAGE_POLICY = (
+    "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+_API_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+_PAGE_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": _PAGE_POLICY,
+    "X-Frame-Options": "DENY",
+}
+
+
+def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Headers every answer carries: no sniffing, no caching of API answers, no framing."""
+    extra = _API_HEADERS if request.path.startswith("/api/") else _PAGE_HEADERS
+    for name, value in extra.items():
+        response.headers.setdefault(name, value)
+
+
+def _has_control_character(value: str) -> bool:
+    return any((ord(ch) < 0x20 and ch != "\t") or ord(ch) == 0x7F for ch in value)
+
+
+@web.middleware
+async def header_guard_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse control characters in header values (the pure-Python HTTP parser lets them in)."""
+    if any(_has_control_character(value) for value in request.headers.values()):
+        return json_error(400, "Control character in a header value", key="bad_header")
+    return await handler(request)
+
+
+def parser_rejects_control_characters() -> bool:
+    """Whether aiohttp's C parser (llhttp), which refuses them itself, is in use."""
+    c_parser = getattr(http_parser, "HttpRequestParserC", None)
+    return c_parser is not None and http_parser.HttpRequestParser is c_parser

@@ -1,0 +1,64 @@
+"""Response helpers: the error shape and the session cookie."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+from aiohttp import web
+
+from ..const import COOKIE_NAME, DEVICE_COOKIE, DEVICE_COOKIE_DAYS
+from ..core.sessions import LoginResult
+from ..options import AuthSettings
+
+
+def json_error(
+    status: int,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+    *,
+    key: str | None = None,
+) -> web.Response:
+    """Every error CamAuth answers: ``{"error": "...", "code": "<translation key>"}``."""
+    body = {"error": message, "code": key} if key else {"error": message}
+    return web.json_response(body, status=status, headers=headers)
+
+
+def success() -> web.Response:
+    """The body of an action that has nothing else to say."""
+    return web.json_response({"success": True})
+
+
+def set_session_cookie(
+    response: web.StreamResponse, login: LoginResult, auth: AuthSettings
+) -> None:
+    """Set ``camauth_token``: HttpOnly, SameSite=Lax, Secure when configured."""
+    response.set_cookie(
+        COOKIE_NAME,
+        login.token,
+        max_age=max(0, int(login.expires_at - time.time())),
+        path="/",
+        httponly=True,
+        samesite="Lax",
+        secure=auth.cookie_secure,
+    )
+
+
+def set_device_cookie(response: web.StreamResponse, value: str, auth: AuthSettings) -> None:
+    """Set ``camauth_device``: this browser is known to the user it logged in as (a year)."""
+    response.set_cookie(
+        DEVICE_COOKIE,
+        value,
+        max_age=DEVICE_COOKIE_DAYS * 86400,
+        path="/",
+        httponly=True,
+        samesite="Strict",  # only ever needed by this site's own login form
+        secure=auth.cookie_secure,
+    )
+
+
+def clear_session_cookie(response: web.StreamResponse, auth: AuthSettings) -> None:
+    """Remove the cookie from the browser."""
+    response.del_cookie(
+        COOKIE_NAME, path="/", httponly=True, samesite="Lax", secure=auth.cookie_secure
+    )

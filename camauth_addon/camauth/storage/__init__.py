@@ -1,0 +1,1 @@
+"""SQLite: the connection thread, migrations, and the SQL of each service."""

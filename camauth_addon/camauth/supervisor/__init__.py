@@ -1,0 +1,1 @@
+"""Home Assistant add-on hook-ups: Supervisor discovery."""

@@ -1,0 +1,82 @@
+"""Helpers shared by the whole suite: storage calls with the audit event they require."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+from camauth.core.events import Event, make_event
+from camauth.storage import sessions as sessions_db
+from camauth.storage import users as users_db
+from camauth.storage.sessions import Principal, Session
+from camauth.storage.users import User
+
+ORIGIN = "tests"
+
+
+def _event(kind: str) -> users_db.EventFor:
+    return lambda user: make_event(kind, username=user.username)
+
+
+def add_user(
+    conn: sqlite3.Connection, name: str, role: str, password_hash: str, *, generated: bool = False
+) -> User:
+    """Store a user directly (with its ``user_created`` event)."""
+    user, _ = users_db.create_user(
+        conn,
+        name,
+        role,
+        password_hash,
+        generated=generated,
+        event_for=_event("user_created"),
+        origin=ORIGIN,
+    )
+    return user
+
+
+def set_password(
+    conn: sqlite3.Connection, name: str, password_hash: str, *, generated: bool = False
+) -> User:
+    """Store a new password hash directly."""
+    user, _ = users_db.set_password(
+        conn,
+        name,
+        password_hash,
+        generated=generated,
+        event_for=_event("password_reset"),
+        origin=ORIGIN,
+    )
+    return user
+
+
+def set_role(conn: sqlite3.Connection, name: str, role: str) -> User:
+    """Change a role directly."""
+    user, _ = users_db.set_role(conn, name, role, event_for=_event("role_changed"), origin=ORIGIN)
+    return user
+
+
+def delete_user(conn: sqlite3.Connection, name: str) -> User:
+    """Delete a user directly."""
+    user, _ = users_db.delete_user(conn, name, event_for=_event("user_deleted"), origin=ORIGIN)
+    return user
+
+
+def add_session(
+    conn: sqlite3.Connection, sid: str, user: User, expires_at: float, created_at: float = 0.0
+) -> list[str]:
+    """Store a session for ``user`` directly; returns the sids it pushed out."""
+
+    def event_for(owner: Principal) -> Event:
+        return make_event("login_succeeded", username=owner.username)
+
+    new = sessions_db.insert_session(
+        conn,
+        Session(sid, user.id, expires_at),
+        checked=user,
+        created_at=created_at or time.time(),
+        client="",
+        user_agent="",
+        event_for=event_for,
+        origin=ORIGIN,
+    )
+    return new.dropped
