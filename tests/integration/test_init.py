@@ -110,6 +110,32 @@ async def test_stream_lost_polls_then_reconnects_logging_once_each_way(
     await stop_camauth(again)
 
 
+async def test_stream_back_before_the_next_poll_says_so(
+    hass: HomeAssistant,
+    start_camauth: CamAuthFactory,
+    tmp_path: Path,
+    setup_entry: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="custom_components.camauth")
+    first = await start_camauth(data_dir=tmp_path / "data")
+    entry = entry_for(first, await first.instance_id())
+    await setup_entry(entry)
+    port = first.server.port
+    await stop_camauth(first)
+    await until(hass, lambda: _state(hass) == STATE_UNAVAILABLE)
+    again = await start_camauth(data_dir=tmp_path / "data", port=port)
+    # The first reconnect is due after a second, the next poll after thirty.
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=2))
+    await until(hass, lambda: coordinator_of(entry).connected)
+    assert _state(hass) == "0"
+    messages = [r.getMessage() for r in caplog.records if r.name.startswith("custom_components")]
+    assert [m for m in messages if "reachable again" in m or "data recovered" in m] == [
+        "CamAuth is reachable again"
+    ]
+    await stop_camauth(again)
+
+
 async def test_stream_snapshots_update_the_data(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
