@@ -146,31 +146,11 @@ async def start_camauth(tmp_path: Path) -> AsyncIterator[CamAuthFactory]:
             raise
         camauth = CamAuth(server, services, key.secret, ClientSession())
         started.append(camauth)
-        await skip_unless_contract(camauth)
         return camauth
 
     yield start
     for camauth in started:
         await stop_camauth(camauth)
-
-
-# The service side of issue 9 is being added on main. Until this CamAuth has it, the tests
-# that need it are skipped, not failed. TODO(issue 9): delete once main has merged it.
-STATS_ADDITIONS = ("instance_id", "user_activity")
-
-
-async def skip_unless_contract(camauth: CamAuth) -> None:
-    """Skip the test when this CamAuth lacks the statistics the integration codes against."""
-    missing = [name for name in STATS_ADDITIONS if name not in await camauth.stats()]
-    if missing:
-        pytest.skip(f"TODO(issue 9, service side): /api/stats has no {', '.join(missing)} yet")
-
-
-async def skip_unless_warnings(camauth: CamAuth) -> None:
-    """Skip the test when this CamAuth has no ``GET /api/warnings`` yet."""
-    status, _ = await camauth.call("GET", "/api/warnings")
-    if status == 404:
-        pytest.skip("TODO(issue 9, service side): CamAuth has no /api/warnings yet")
 
 
 async def stop_camauth(camauth: CamAuth) -> None:

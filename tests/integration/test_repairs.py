@@ -21,7 +21,6 @@ from .conftest import (
     coordinator_of,
     entry_for,
     settle,
-    skip_unless_warnings,
     stop_camauth,
     until,
 )
@@ -122,7 +121,6 @@ async def test_authentication_disabled_is_an_issue(
 async def test_configuration_warnings_are_issues(
     hass: HomeAssistant, camauth: CamAuth, init_integration: MockConfigEntry
 ) -> None:
-    await skip_unless_warnings(camauth)
     # A proxy that CamAuth does not trust: every client would share its address.
     async with camauth.http.post(
         camauth.url + "/api/login",
