@@ -31,6 +31,17 @@ ACTIVITY_EVENT_TYPES: Final = [
 # Event details that may be passed on; anything else stays out of Home Assistant.
 SAFE_DETAIL_KEYS: Final = ("kind", "lockout_id", "reason", "role", "until")
 
+# CamAuth's refusals of a new password (its error codes) that have their own text here.
+PASSWORD_REFUSALS: Final = frozenset(
+    {
+        "password_too_short",
+        "password_too_long",
+        "password_too_common",
+        "password_contains_username",
+        "password_invalid_characters",
+    }
+)
+
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 ATTR_USERNAME: Final = "username"
 ATTR_PASSWORD: Final = "password"  # noqa: S105 - a field name

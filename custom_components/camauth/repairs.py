@@ -15,7 +15,7 @@ from homeassistant.helpers.selector import (
 )
 
 from .api import CamAuthAuthenticationError, CamAuthError, CamAuthRequestError
-from .const import DOMAIN
+from .const import DOMAIN, PASSWORD_REFUSALS
 
 ADMIN_USERNAME = "admin"
 PASSWORD_SCHEMA = vol.Schema(
@@ -56,7 +56,8 @@ class AdminPasswordFlow(RepairsFlow):
             try:
                 await data.client.reset_password(ADMIN_USERNAME, user_input[CONF_PASSWORD])
             except CamAuthRequestError as err:
-                errors[CONF_PASSWORD] = "password_rejected"
+                refusal = err.code if err.code in PASSWORD_REFUSALS else None
+                errors[CONF_PASSWORD] = refusal or "password_rejected"
                 placeholders["error"] = err.message
             except CamAuthAuthenticationError:
                 errors["base"] = "invalid_auth"

@@ -31,6 +31,7 @@ from .const import (
     ATTR_PASSWORD,
     ATTR_USERNAME,
     DOMAIN,
+    PASSWORD_REFUSALS,
     SERVICE_RESET_PASSWORD,
     SERVICE_REVOKE_SESSIONS,
     SERVICE_UNLOCK,
@@ -92,9 +93,11 @@ async def _camauth_errors(
             translation_placeholders={"username": username},
         ) from err
     except CamAuthRequestError as err:
+        # A refused password in the user's language when CamAuth names the rule, else its words.
+        refusal = err.code if err.code in PASSWORD_REFUSALS else None
         raise ServiceValidationError(
             translation_domain=DOMAIN,
-            translation_key="request_refused",
+            translation_key=refusal or "request_refused",
             translation_placeholders={"error": err.message},
         ) from err
     except CamAuthAuthenticationError as err:

@@ -16,7 +16,7 @@ from homeassistant.helpers.translation import async_get_translations
 from homeassistant.setup import async_setup_component
 
 from custom_components.camauth.binary_sensor import BINARY_SENSORS, USER_BINARY_SENSORS
-from custom_components.camauth.const import DOMAIN
+from custom_components.camauth.const import DOMAIN, PASSWORD_REFUSALS
 from custom_components.camauth.event import LOGIN_ACTIVITY
 from custom_components.camauth.issues import GENERIC_WARNING, KNOWN_WARNINGS
 from custom_components.camauth.sensor import SENSORS, USER_SENSORS
@@ -108,6 +108,10 @@ def test_every_exception_and_issue_has_its_text() -> None:
     } | {LOGIN_ACTIVITY.translation_key}
     used = _translation_keys_in_code() - entity_keys
     assert used <= set(strings["exceptions"])
+    # CamAuth's password refusals, in the actions' errors and in the repair dialog.
+    assert set(strings["exceptions"]) >= PASSWORD_REFUSALS
+    fix_errors = strings["issues"]["admin_password_generated"]["fix_flow"]["error"]
+    assert PASSWORD_REFUSALS | {"password_rejected"} <= set(fix_errors)
     issues = {"admin_password_generated", "auth_disabled", GENERIC_WARNING, *KNOWN_WARNINGS}
     assert issues == set(strings["issues"])
     assert {"description"} <= set(strings["issues"]["auth_disabled"])

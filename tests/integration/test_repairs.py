@@ -67,7 +67,7 @@ async def test_generated_admin_password_is_an_issue_fixed_from_home_assistant(
     assert result["step_id"] == "confirm"
     assert result["description_placeholders"] == {"error": "", "url": camauth.url}
     result = await _fix(hass, result["flow_id"], "password1234")
-    assert result["errors"] == {"password": "password_rejected"}
+    assert result["errors"] == {"password": "password_too_common"}
     assert result["description_placeholders"]["error"]
     result = await _fix(hass, result["flow_id"], "tangerine glacier anthem 5")
     assert result["type"] is FlowResultType.CREATE_ENTRY

@@ -65,8 +65,14 @@ async def test_reset_password_to_a_given_one(
     [
         ({"username": "viewer"}, False, "password_or_response_required"),
         ({"username": "nobody"}, True, "user_not_found"),
-        ({"username": "viewer", "password": "short"}, True, "request_refused"),
-        ({"username": "viewer", "password": "password1234"}, True, "request_refused"),
+        ({"username": "viewer", "password": "short"}, True, "password_too_short"),
+        ({"username": "viewer", "password": "password1234"}, True, "password_too_common"),
+        (
+            {"username": "viewer", "password": "viewer harbor 99"},
+            True,
+            "password_contains_username",
+        ),
+        ({"username": "viewer", "password": "x" * 5000}, True, "request_refused"),
     ],
 )
 async def test_reset_password_refusals(
