@@ -5,7 +5,8 @@ translations/<lang>.yaml is the single source of user-facing strings. Each top-l
 of it has one writer, which turns it into the files that consumer reads:
 
     addon:        ->  camauth_addon/translations/<lang>.yaml   (the Supervisor's format)
-    integration:  ->  not yet: see the note at WRITERS
+    integration:  ->  custom_components/camauth/translations/<lang>.json, and for English also
+                      custom_components/camauth/strings.json (Home Assistant's formats)
 
 English (en.yaml) is the reference: every other language must have exactly its keys, section
 by section, so that no language silently falls back to English or carries strings nothing uses.
@@ -18,6 +19,7 @@ python script/gen_translations.py --check   # exit 1 when a written file is stal
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -40,16 +42,28 @@ def addon_files(root: Path, name: str, section: Any) -> dict[Path, str]:
     return {root / "camauth_addon" / "translations" / name: HEADER.format(name=name) + text}
 
 
-# One writer per top-level section. The integration's will be added here, once
-# custom_components/camauth/ exists: it turns an `integration:` section into
-# custom_components/camauth/strings.json (for English) and
-# custom_components/camauth/translations/<lang>.json (JSON, so without the header comment;
-# Home Assistant's own tooling reads those). Until then such a section is refused rather
-# than silently dropped.
-WRITERS: dict[str, Writer] = {"addon": addon_files}
+def integration_files(root: Path, name: str, section: Any) -> dict[Path, str]:
+    """The integration's translation (and for English its strings.json): the section as JSON.
+
+    JSON has no comments, so these carry no header; Home Assistant reads
+    translations/<lang>.json of a custom integration, and its tooling reads strings.json.
+    """
+    if not isinstance(section, dict) or "config" not in section:
+        raise ValueError(f"translations/{name}: 'integration' needs a 'config' mapping")
+    text = json.dumps(section, indent=2, ensure_ascii=False) + "\n"
+    lang = Path(name).stem
+    folder = root / "custom_components" / "camauth"
+    files = {folder / "translations" / f"{lang}.json": text}
+    if lang == "en":
+        files[folder / "strings.json"] = text
+    return files
+
+
+# One writer per top-level section; a section without one is refused, not silently dropped.
+WRITERS: dict[str, Writer] = {"addon": addon_files, "integration": integration_files}
 
 # Directories that hold nothing but generated files: anything there without a source is stale.
-GENERATED_DIRS = ("camauth_addon/translations",)
+GENERATED_DIRS = ("camauth_addon/translations", "custom_components/camauth/translations")
 
 
 def sources(root: Path = ROOT) -> dict[str, dict[str, Any]]:
@@ -70,7 +84,7 @@ def outputs(root: Path = ROOT) -> dict[Path, str]:
         for section, content in strings.items():
             writer = WRITERS.get(section)
             if writer is None:
-                raise ValueError(f"translations/{name}: no writer for '{section}' yet")
+                raise ValueError(f"translations/{name}: no writer for '{section}'")
             files.update(writer(root, name, content))
     return files
 

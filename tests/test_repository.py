@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -418,7 +419,8 @@ def test_addon_defaults_are_the_service_defaults() -> None:
 
 
 def test_versions_move_together() -> None:
-    assert _config()["version"] == VERSION == camauth.__version__
+    manifest = json.loads((ROOT / "custom_components/camauth/manifest.json").read_text())
+    assert _config()["version"] == VERSION == camauth.__version__ == manifest["version"]
 
 
 # --- translations ---------------------------------------------------------------------------
@@ -445,10 +447,22 @@ def test_generator_check_notices_edits_and_orphans(tmp_path: Path) -> None:
     assert generator.main([], root=tmp_path) == 0
     assert not orphan.exists()
     assert generator.main(["--check"], root=tmp_path) == 0
-    # A section with no writer yet (the integration's) is refused, not silently dropped.
+    # The integration's strings: its translations, and strings.json for English only.
+    integration = tmp_path / "custom_components/camauth"
+    assert (integration / "strings.json").read_text(encoding="utf-8") == (
+        integration / "translations/en.json"
+    ).read_text(encoding="utf-8")
+    assert (
+        json.loads((integration / "strings.json").read_text(encoding="utf-8"))
+        == (_strings()["integration"])
+    )
+    stray = integration / "translations/xx.json"
+    stray.write_text("{}", encoding="utf-8")
+    assert generator.stale(tmp_path) == [stray]
+    # A section with no writer is refused, not silently dropped.
     source = tmp_path / "translations/en.yaml"
-    source.write_text(source.read_text(encoding="utf-8") + "integration: {}\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="no writer for 'integration'"):
+    source.write_text(source.read_text(encoding="utf-8") + "bogus: {}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="no writer for 'bogus'"):
         generator.stale(tmp_path)
 
 
@@ -513,11 +527,11 @@ def test_generator_check_notices_missing_and_extra_keys(tmp_path: Path) -> None:
     assert generator.main([], root=tmp_path) == 1  # writes, but says what is wrong
 
     # Any section, not only the add-on's: one English has and a language lacks, or the reverse.
-    edit("en", lambda s: s.update(integration={"title": "CamAuth"}))
-    edit("es", lambda s: s.update(panel={"title": "CamAuth"}))
+    edit("en", lambda s: s.update(panel={"title": "CamAuth"}))
+    edit("es", lambda s: s.update(bot={"title": "CamAuth"}))
     differences = generator.key_differences(tmp_path)
-    assert "translations/de.yaml: no 'integration' section, en.yaml has one" in differences
-    assert "translations/es.yaml: 'panel' is not a section of en.yaml" in differences
+    assert "translations/de.yaml: no 'panel' section, en.yaml has one" in differences
+    assert "translations/es.yaml: 'bot' is not a section of en.yaml" in differences
 
 
 # --- the image -------------------------------------------------------------------------------
