@@ -11,7 +11,7 @@ from aiohttp import ClientSession
 from multidict import CIMultiDict
 
 from camauth.core.policy import Access
-from camauth.http.app import route_table
+from camauth.http.routes import route_table
 from camauth.http.pages import Pages
 from tests.service.conftest import ADMIN_PASSWORD, Service
 

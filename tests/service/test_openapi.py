@@ -30,7 +30,7 @@ from camauth.core.hashing import FairQueue
 from camauth.core.policy import Access
 from camauth.http import openapi, ws
 from camauth.http.api.events import QUERY_SCHEMA, parse_query
-from camauth.http.app import route_table
+from camauth.http.routes import route_table
 from camauth.http.pages import Pages
 from camauth.http.request import checked
 from camauth.http.schemas import Reply, Shape

@@ -10,61 +10,18 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
-from ..core.policy import Access
 from ..core.services import Services
 from ..options import Settings
-from . import forward_auth, ws
-from .access import Route, guarded
-from .api import api_keys, events, lockouts, public, session, stats, users
+from . import ws
+from .access import guarded
 from .app_keys import SERVICES, SETTINGS, WEBSOCKETS
 from .middlewares import (
     gateway_middleware,
     header_guard_middleware,
     parser_rejects_control_characters,
 )
-from .pages import STATIC_PREFIX, Pages
-from .schemas import (
-    API_KEY,
-    API_KEY_EXISTS,
-    API_KEY_NOT_FOUND,
-    AUDIT_EVENT,
-    AUTH_STATUS,
-    BAD_CREDENTIAL,
-    BAD_HANDSHAKE,
-    BUSY,
-    CROSS_SITE,
-    DOCUMENT,
-    EXAMPLE_NEW_PASSWORD,
-    EXAMPLE_PASSWORD,
-    HEALTH,
-    INVALID_LOGIN,
-    INVALID_QUERY,
-    LAST_ADMIN,
-    LIFT_ALL_RESULT,
-    LOCKOUT,
-    LOCKOUT_NOT_FOUND,
-    LOGIN_RESULT,
-    NEW_API_KEY,
-    OUTSIDE_KEY_PATHS,
-    PASSWORD_RESET_RESULT,
-    PATH_REFUSED,
-    PROFILE,
-    RATE_LIMITED,
-    REVOKE_SESSIONS_RESULT,
-    STATS,
-    STREAM_MESSAGE,
-    SUCCESS,
-    USER,
-    USER_EXISTS,
-    USER_NOT_FOUND,
-    VERSION_INFO,
-    VIEWER_READ_ONLY,
-    WARNINGS,
-    WEAK_PASSWORD,
-    WRONG_PASSWORD,
-    Reply,
-    ok,
-)
+from .pages import Pages
+from .routes import route_table
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -75,190 +32,6 @@ SYNC_INTERVAL = 1.0  # how soon `camauth users` changes reach a running service
 SWEEP_INTERVAL = 1.0  # how late a lockout_ended event may be
 PRUNE_INTERVAL = 600.0
 KEY_USE_INTERVAL = 60.0  # last-used times of API keys reach the database this often
-
-
-def route_table(pages: Pages) -> list[Route]:
-    """Every route, who may call it, what it reads and what it answers: the API at a glance.
-
-    The OpenAPI document is generated from this table (``script/gen_openapi.py``).
-    """
-    done = Reply(200, "Done.", SUCCESS)
-    return [
-        Route("GET", "/api/health", public.health, Access.PUBLIC, responses=(ok(HEALTH),)),
-        Route("GET", "/api/healthz", public.health, Access.PUBLIC, responses=(ok(HEALTH),)),
-        Route("GET", "/api/version", public.version, Access.PUBLIC, responses=(ok(VERSION_INFO),)),
-        Route(
-            "GET",
-            "/api/auth/status",
-            public.auth_status,
-            Access.PUBLIC,
-            responses=(ok(AUTH_STATUS),),
-        ),
-        Route("GET", "/api/openapi.json", public.openapi, Access.PUBLIC, responses=(ok(DOCUMENT),)),
-        Route(
-            "*",
-            forward_auth.FORWARD_AUTH_PATH,
-            forward_auth.forward_auth,
-            Access.FORWARD_AUTH,
-            responses=(
-                Reply(200, "Allowed; no body.", headers=("RemoteUser", "RemoteRole")),
-                VIEWER_READ_ONLY,
-                OUTSIDE_KEY_PATHS,
-                PATH_REFUSED,
-            ),
-        ),
-        Route(
-            "POST",
-            "/api/login",
-            session.login,
-            Access.PUBLIC,
-            body=session.LOGIN_SCHEMA,
-            example={"username": "alice", "password": EXAMPLE_PASSWORD},
-            responses=(
-                Reply(200, "Logged in.", LOGIN_RESULT, headers=("SetSessionCookie",)),
-                INVALID_LOGIN,
-                RATE_LIMITED,
-                BUSY,
-            ),
-        ),
-        Route(
-            "POST",
-            "/api/logout",
-            session.logout,
-            Access.PUBLIC,
-            responses=(
-                Reply(
-                    200, "Logged out (also without a session).", SUCCESS, ("ClearSessionCookie",)
-                ),
-                BAD_CREDENTIAL,
-            ),
-        ),
-        Route("GET", "/api/profile", session.profile, Access.IDENTITY, responses=(ok(PROFILE),)),
-        Route(
-            "PUT",
-            "/api/auth/password",
-            session.change_password,
-            Access.SESSION,
-            body=session.PASSWORD_SCHEMA,
-            example={"old_password": EXAMPLE_PASSWORD, "password": EXAMPLE_NEW_PASSWORD},
-            responses=(
-                Reply(200, "Changed; a new session.", LOGIN_RESULT, ("SetSessionCookie",)),
-                *WEAK_PASSWORD,
-                WRONG_PASSWORD,
-                RATE_LIMITED,
-                BUSY,
-            ),
-        ),
-        Route("GET", "/api/users", users.list_users, Access.ADMIN, responses=(ok([USER]),)),
-        Route(
-            "POST",
-            "/api/users",
-            users.create_user,
-            Access.ADMIN,
-            body=users.CREATE_SCHEMA,
-            example={"username": "alice", "password": EXAMPLE_PASSWORD, "role": "viewer"},
-            responses=(Reply(201, "Created.", USER), *WEAK_PASSWORD, USER_EXISTS, BUSY),
-        ),
-        Route(
-            "DELETE",
-            "/api/users/{name}",
-            users.delete_user,
-            Access.ADMIN,
-            responses=(done, USER_NOT_FOUND, LAST_ADMIN),
-        ),
-        Route(
-            "PUT",
-            "/api/users/{name}/password",
-            users.set_password,
-            Access.ADMIN,
-            body=users.PASSWORD_SCHEMA,
-            example={"password": EXAMPLE_PASSWORD},
-            responses=(done, *WEAK_PASSWORD, USER_NOT_FOUND, BUSY),
-        ),
-        Route(
-            "PUT",
-            "/api/users/{name}/role",
-            users.set_role,
-            Access.ADMIN,
-            body=users.ROLE_SCHEMA,
-            example={"role": "admin"},
-            responses=(done, USER_NOT_FOUND, LAST_ADMIN),
-        ),
-        Route(
-            "POST",
-            "/api/users/{name}/reset_password",
-            users.reset_password,
-            Access.ADMIN,
-            body=users.RESET_SCHEMA,
-            example={},
-            responses=(ok(PASSWORD_RESET_RESULT), *WEAK_PASSWORD, USER_NOT_FOUND, BUSY),
-        ),
-        Route(
-            "POST",
-            "/api/users/{name}/revoke_sessions",
-            users.revoke_sessions,
-            Access.ADMIN,
-            responses=(ok(REVOKE_SESSIONS_RESULT), USER_NOT_FOUND),
-        ),
-        Route("GET", "/api/keys", api_keys.list_keys, Access.ADMIN, responses=(ok([API_KEY]),)),
-        Route(
-            "POST",
-            "/api/keys",
-            api_keys.create_key,
-            Access.ADMIN,
-            body=api_keys.CREATE_SCHEMA,
-            example={"name": "nvr", "role": "viewer", "paths": ["/triggers"]},
-            responses=(Reply(201, "Created; the key is shown once.", NEW_API_KEY), API_KEY_EXISTS),
-        ),
-        Route(
-            "DELETE",
-            "/api/keys/{key_id}",
-            api_keys.revoke_key,
-            Access.ADMIN,
-            responses=(done, API_KEY_NOT_FOUND),
-        ),
-        Route(
-            "GET",
-            "/api/events",
-            events.list_events,
-            Access.ADMIN,
-            query=events.QUERY_SCHEMA,
-            responses=(ok([AUDIT_EVENT]), INVALID_QUERY),
-        ),
-        Route("GET", "/api/stats", stats.stats, Access.ADMIN, responses=(ok(STATS),)),
-        Route("GET", "/api/warnings", stats.warnings, Access.ADMIN, responses=(ok(WARNINGS),)),
-        Route(
-            "GET",
-            "/api/ws",
-            ws.websocket,
-            Access.ADMIN,
-            responses=(
-                Reply(101, "Switching protocols: the stream starts.", STREAM_MESSAGE),
-                BAD_HANDSHAKE,
-                CROSS_SITE,
-            ),
-        ),
-        Route(
-            "GET", "/api/lockouts", lockouts.list_lockouts, Access.ADMIN, responses=(ok([LOCKOUT]),)
-        ),
-        Route(
-            "DELETE",
-            "/api/lockouts",
-            lockouts.lift_all,
-            Access.ADMIN,
-            responses=(ok(LIFT_ALL_RESULT),),
-        ),
-        Route(
-            "DELETE",
-            "/api/lockouts/{lockout_id}",
-            lockouts.lift_lockout,
-            Access.ADMIN,
-            responses=(done, LOCKOUT_NOT_FOUND),
-        ),
-        Route("GET", "/", pages.root, Access.PUBLIC),
-        Route("GET", "/login", pages.login, Access.PUBLIC),
-        Route("GET", STATIC_PREFIX + "{name}", pages.asset, Access.PUBLIC),
-    ]
 
 
 async def _every(seconds: float, job: str, func: Callable[[], Awaitable[None]]) -> None:

@@ -1,6 +1,6 @@
 """The OpenAPI document, generated from the route table; ``script/gen_openapi.py`` writes it.
 
-Each route of ``app.route_table`` says what it reads (its body and query schemas) and what it
+Each route of ``routes.route_table`` says what it reads (its body and query schemas) and what it
 answers (its :class:`~.schemas.Reply` and specific :class:`~.schemas.Failure` answers). The
 rest follows from the route itself: who may call it and with which credentials (its access
 level), the refusals that brings (400, 401, 403, the CSRF check of unsafe methods), and the
@@ -30,8 +30,9 @@ from ..core.policy import NEEDS_ADMIN, NEEDS_LOGIN, NEEDS_SESSION, Access
 from ..core.roles import validate_role
 from . import forward_auth
 from .access import Route
-from .app import MAX_BODY_BYTES, route_table
+from .app import MAX_BODY_BYTES
 from .pages import Pages
+from .routes import route_table
 from .schemas import (
     BAD_CREDENTIAL,
     CROSS_SITE,
