@@ -7,6 +7,8 @@ of it has one writer, which turns it into the files that consumer reads:
     addon:        ->  camauth_addon/translations/<lang>.yaml   (the Supervisor's format)
     integration:  ->  custom_components/camauth/translations/<lang>.json, and for English also
                       custom_components/camauth/strings.json (Home Assistant's formats)
+    pages:        ->  camauth_addon/camauth/static/i18n/<lang>.json (the login, logout and
+                      admin pages, and the words for every error code the API answers)
 
 English (en.yaml) is the reference: every other language must have exactly its keys, section
 by section, so that no language silently falls back to English or carries strings nothing uses.
@@ -60,10 +62,27 @@ def integration_files(root: Path, name: str, section: Any) -> dict[Path, str]:
 
 
 # One writer per top-level section; a section without one is refused, not silently dropped.
-WRITERS: dict[str, Writer] = {"addon": addon_files, "integration": integration_files}
+def pages_files(root: Path, name: str, section: Any) -> dict[Path, str]:
+    """The pages' strings: the section as JSON, which the service ships and renders."""
+    if not isinstance(section, dict) or "errors" not in section:
+        raise ValueError(f"translations/{name}: 'pages' needs an 'errors' mapping")
+    text = json.dumps(section, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    folder = root / "camauth_addon" / "camauth" / "static" / "i18n"
+    return {folder / f"{Path(name).stem}.json": text}
+
+
+WRITERS: dict[str, Writer] = {
+    "addon": addon_files,
+    "integration": integration_files,
+    "pages": pages_files,
+}
 
 # Directories that hold nothing but generated files: anything there without a source is stale.
-GENERATED_DIRS = ("camauth_addon/translations", "custom_components/camauth/translations")
+GENERATED_DIRS = (
+    "camauth_addon/translations",
+    "custom_components/camauth/translations",
+    "camauth_addon/camauth/static/i18n",
+)
 
 
 def sources(root: Path = ROOT) -> dict[str, dict[str, Any]]:

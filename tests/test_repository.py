@@ -574,10 +574,11 @@ def test_run_script_execs_the_service_on_the_addon_port() -> None:
     assert _config()["init"] is False
     command = [line for line in lines if not line.startswith("#") and line.strip()]
     port = int(next(iter(_config()["ports"])).split("/")[0])
-    assert command == [
+    ingress = _config().get("ingress_port", 8099)  # the Supervisor's default
+    assert " ".join(line.strip().rstrip("\\").strip() for line in command) == (
         f"exec camauth serve --data-dir /data --options /data/options.json "
-        f"--host 0.0.0.0 --port {port}"
-    ]
+        f"--host 0.0.0.0 --port {port} --ingress-port {ingress}"
+    )
 
 
 def _png(path: Path) -> tuple[int, int, int, int]:

@@ -37,9 +37,9 @@ async def test_wrong_password_is_reported(service: Service, browser: Browser) ->
     await page.goto(service.url("/login"))
     await _sign_in(page, "admin", "not the password at all")
     # A locator wait, not a JavaScript predicate: the page's CSP forbids eval, rightly.
-    message = page.locator("#message", has_text="Invalid")
+    message = page.locator("#message", has_text="Wrong")
     await message.wait_for(state="visible")
-    assert await message.text_content() == "Invalid username or password"
+    assert await message.text_content() == "Wrong username or password."
     assert page.url == service.url("/login")
 
 
@@ -50,7 +50,7 @@ async def test_signed_in_view_and_sign_out(service: Service, browser: Browser) -
     # With no return address the browser goes to /, which leads back to the signed-in view.
     await page.locator("#signed-in").wait_for(state="visible")
     assert page.url == service.url("/login")
-    assert await page.text_content("#who") == "admin"
+    assert await page.text_content("#who") == "Signed in as admin (admin)."
     await page.click("#logout")
     await page.locator("#login").wait_for(state="visible")
     assert [c for c in await page.context.cookies() if c["name"] == "camauth_token"] == []

@@ -11,8 +11,8 @@ from aiohttp import ClientSession
 from multidict import CIMultiDict
 
 from camauth.core.policy import Access
-from camauth.http.routes import route_table
 from camauth.http.pages import Pages
+from camauth.http.routes import route_table
 from tests.service.conftest import ADMIN_PASSWORD, Service
 
 from .helpers import KEY_RE, admin_key, call, create_key

@@ -18,6 +18,7 @@ Route = tuple[str, str]  # (method, path template)
 PUBLIC: set[Route] = {
     ("GET", "/"),
     ("GET", "/login"),
+    ("GET", "/logout"),
     ("GET", "/static/camauth/{name}"),
     ("GET", "/api/health"),
     ("GET", "/api/healthz"),
@@ -33,6 +34,8 @@ VIEWER: set[Route] = {
     ("GET", "/api/profile"),
     ("PUT", "/api/auth/password"),
 }
+# Pages for admins only: they send an anonymous browser to the login page instead of a 401.
+PAGES: set[Route] = {("GET", "/admin")}
 # Everything else is for admins.
 
 LAST = ("POST", "/api/logout")  # ends the viewer's session, so it goes last
@@ -78,7 +81,8 @@ async def test_anonymous(service: Service) -> None:
     answers = await walk(service, {"Accept": "application/json"})
     assert {route: status for route, status in answers.items() if status >= 500} == {}
     not_refused = {route for route, status in answers.items() if status != 401}
-    assert not_refused == PUBLIC
+    assert not_refused == PUBLIC | PAGES
+    assert {answers[route] for route in PAGES} == {302}
 
 
 @pytest.mark.parametrize("carrier", ["bearer", "cookie"])

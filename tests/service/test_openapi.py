@@ -12,6 +12,7 @@ import importlib.util
 import json
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Any
 import pytest
 import voluptuous as vol
 from aiohttp import ClientResponse, ClientSession
+from aiohttp.test_utils import TestServer
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
@@ -28,12 +30,15 @@ from camauth.const import ROLES, VERSION
 from camauth.core.events import EVENT_TYPES
 from camauth.core.hashing import FairQueue
 from camauth.core.policy import Access
+from camauth.core.sessions import public_id
 from camauth.http import openapi, ws
 from camauth.http.api.events import QUERY_SCHEMA, parse_query
-from camauth.http.routes import route_table
+from camauth.http.ingress import create_ingress_app
 from camauth.http.pages import Pages
 from camauth.http.request import checked
+from camauth.http.routes import route_table
 from camauth.http.schemas import Reply, Shape
+from camauth.options import Settings
 
 from .conftest import (
     ADMIN_PASSWORD,
@@ -54,6 +59,7 @@ SECURITY: dict[Access, Security] = {
     Access.IDENTITY: ALL_CREDENTIALS,
     Access.SESSION: [{"cookieAuth": []}, {"bearerAuth": []}],  # an API key has no session
     Access.ADMIN: ALL_CREDENTIALS,
+    Access.INGRESS: [],  # no credential: the Supervisor's address vouches for the owner
 }
 STRONG = "tangerine comet bridge 9"
 ELSEWHERE = {"Origin": "https://elsewhere.example"}
@@ -357,8 +363,10 @@ class Call:
 
     ``who``: ``admin`` / ``viewer`` (bearer tokens), ``key`` (an admin API key), ``webhook``
     (a webhook key for ``/triggers``), ``cookie`` (the admin's session cookie) or
-    ``anonymous``. ``path`` may use the placeholders of :attr:`Scene.values`; ``then``:
-    ``lock`` (this client is locked out first) or ``busy`` (no hashing slot is free).
+    ``anonymous``, or ``ingress`` (the panel's listener, as the Supervisor). ``path`` may use
+    the placeholders of :attr:`Scene.values`; ``then``: ``lock`` (this client is locked out
+    first), ``busy`` (no hashing slot is free) or ``first_start`` (admin has a generated
+    password).
     """
 
     who: str
@@ -524,6 +532,20 @@ SCENARIOS: dict[Route, list[Call]] = {
     ],
     ("GET", "/api/ws"): [Call("admin"), Call("cookie", options={"headers": ELSEWHERE})],
     ("GET", "/api/lockouts"): [Call("admin"), Call("admin", then="lock")],
+    ("GET", "/api/sessions"): [
+        Call("admin"),
+        Call("admin", "/api/sessions?username=viewer"),
+        Call("admin", "/api/sessions?user=viewer"),
+    ],
+    ("DELETE", "/api/sessions/{session_id}"): [
+        Call("admin"),
+        Call("admin", "/api/sessions/{viewer_session}"),
+    ],
+    ("GET", "/api/onboarding"): [
+        Call("admin"),
+        Call("ingress"),
+        Call("ingress", then="first_start"),
+    ],
     ("DELETE", "/api/lockouts"): [Call("admin", then="lock")],
     ("DELETE", "/api/lockouts/{lockout_id}"): [
         Call("admin", "/api/lockouts/999"),
@@ -540,10 +562,16 @@ class Scene:
     anonymous: ClientSession
     headers: dict[str, dict[str, str]]
     values: dict[str, str]
+    ingress: TestServer  # the panel's listener, with this test as the Supervisor
 
     async def send(self, method: str, template: str, call: Call) -> ClientResponse:
         # "anonymous" is a stranger every time: no device cookie from an earlier login.
         self.anonymous.cookie_jar.clear(lambda cookie: cookie.key == "camauth_device")
+        if call.then == "first_start":  # admin has a generated password, kept for the panel
+            users = self.service.services.users
+            await users.set_password("admin", "generated first password", generated=True)
+            assert users.first_password is not None
+            users.first_password.keep("generated first password")
         if call.then == "lock":
             await self.anonymous.post(
                 self.service.url("/api/login"), json={"username": "nobody", "password": "x"}
@@ -560,13 +588,17 @@ class Scene:
             pairs = list(given.items()) if isinstance(given, dict) else list(given)
             pairs += list(self.headers.get(call.who, {}).items())
             path = (call.path or template).format(**self.values)
-            return await client.request(method, self.service.url(path), headers=pairs, **options)
+            url = self.service.url(path)
+            if call.who == "ingress":
+                url = str(self.ingress.make_url(path))
+                pairs.append(("X-CamAuth-Request", "panel"))
+            return await client.request(method, url, headers=pairs, **options)
         finally:
             hasher._running, hasher._queue = saved
 
 
 @pytest.fixture
-async def scene(start_service: ServiceFactory) -> Scene:
+async def scene(start_service: ServiceFactory) -> AsyncIterator[Scene]:
     """Failed logins limited to one a minute, so one failure locks this client out."""
     service = await start_service(with_auth(failed_login_rate_limit="1/minute"))
     admin = await service.login("admin", ADMIN_PASSWORD)
@@ -579,7 +611,12 @@ async def scene(start_service: ServiceFactory) -> Scene:
     keys = service.services.keys
     key = await keys.create("home assistant", "admin", ())
     webhook = await keys.create("door", "viewer", ("/triggers",))
-    return Scene(
+    ingress = TestServer(
+        create_ingress_app(Settings(), service.services, peer="127.0.0.1"), host="127.0.0.1"
+    )
+    await ingress.start_server()
+    [viewer_session] = await service.services.sessions.list("viewer")
+    yield Scene(
         service,
         anonymous,
         {
@@ -588,8 +625,17 @@ async def scene(start_service: ServiceFactory) -> Scene:
             "key": {"X-API-Key": key.secret},
             "webhook": {"X-API-Key": webhook.secret},
         },
-        {"name": "viewer", "key_id": "1", "lockout_id": "1", "webhook_id": str(webhook.key.id)},
+        {
+            "name": "viewer",
+            "key_id": "1",
+            "lockout_id": "1",
+            "webhook_id": str(webhook.key.id),
+            "session_id": "0123456789abcdef",
+            "viewer_session": public_id(viewer_session.sid),
+        },
+        ingress,
     )
+    await ingress.close()
 
 
 def test_every_route_has_a_scenario() -> None:

@@ -482,7 +482,7 @@ async def test_login_page_headers(service: Service) -> None:
     [
         ("/login", "text/html"),
         ("/static/camauth/login.js", "text/javascript"),
-        ("/static/camauth/login.css", "text/css"),
+        ("/static/camauth/camauth.css", "text/css"),
     ],
 )
 async def test_login_page_and_assets(service: Service, path: str, content_type: str) -> None:

@@ -14,6 +14,7 @@ from ..const import (
     DATA_DIR_ENV,
     DEFAULT_DATA_DIR,
     DEFAULT_HOST,
+    DEFAULT_INGRESS_PORT,
     DEFAULT_PORT,
     OPTIONS_FILE,
     VERSION,
@@ -60,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help=f"gateway port (default {DEFAULT_PORT})"
     )
+    serve.add_argument(
+        "--ingress-port",
+        type=int,
+        help=f"also serve the admin panel for Home Assistant's ingress on this port (the add-on "
+        f"uses {DEFAULT_INGRESS_PORT}; outside it, bound to 127.0.0.1)",
+    )
 
     users.add_parser(commands, data_dir_option)
     keys.add_parser(commands, data_dir_option)
@@ -81,7 +88,8 @@ def serve(args: argparse.Namespace) -> int:
     try:
         prepare_data_dir(data_dir)
         secret = secret or generate_jwt_secret(data_dir)
-        asyncio.run(run(settings, secret, ServeConfig(data_dir, args.host, args.port)))
+        config = ServeConfig(data_dir, args.host, args.port, args.ingress_port)
+        asyncio.run(run(settings, secret, config))
     except OSError as err:
         logging.getLogger(__name__).error("Cannot start: %s", err)
         return 1

@@ -20,12 +20,14 @@ async def ensure_admin(services: Services, *, reset: bool) -> str | None:
             await users.create(ADMIN_USERNAME, password, ROLE_ADMIN, actor, generated=True)
         else:
             await users.set_password(ADMIN_USERNAME, password, actor, generated=True)
-        return password
-    if await users.count() == 0:
+    elif await users.count() == 0:
         password = generate_password()
         await users.create(ADMIN_USERNAME, password, ROLE_ADMIN, actor, generated=True)
-        return password
-    return None
+    else:
+        return None
+    if users.first_password is not None:  # for the owner, in the Home Assistant panel
+        users.first_password.keep(password)
+    return password
 
 
 def print_banner(

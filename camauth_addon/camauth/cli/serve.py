@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,9 +16,10 @@ from aiohttp import web
 from ..const import DEFAULT_HOST, LOGIN_PATH, VERSION
 from ..core.services import Services, open_services
 from ..http.app import create_app
+from ..http.ingress import create_ingress_app
 from ..jwt_secret import JwtSecret
 from ..options import Settings
-from ..supervisor.discovery import start_discovery
+from ..supervisor.discovery import SUPERVISOR_TOKEN_ENV, start_discovery
 from .onboarding import ensure_admin, print_banner
 
 _LOGGER = logging.getLogger(__name__)
@@ -29,6 +32,7 @@ class ServeConfig:
     data_dir: Path
     host: str
     port: int
+    ingress_port: int | None = None  # the admin panel for Home Assistant's ingress
 
 
 def prepare_data_dir(path: Path) -> None:
@@ -70,6 +74,26 @@ async def _serve(settings: Settings, services: Services, sock: socket.socket) ->
     return runner
 
 
+def ingress_host(environ: Mapping[str, str] = os.environ) -> str:
+    """Where the ingress listener binds: all interfaces in the add-on, else 127.0.0.1 only.
+
+    In the add-on the Supervisor connects from the hassio network; anywhere else nobody but
+    this machine should reach a listener that trusts its peer.
+    """
+    return DEFAULT_HOST if environ.get(SUPERVISOR_TOKEN_ENV) else "127.0.0.1"
+
+
+async def _serve_ingress(settings: Settings, services: Services, port: int) -> web.AppRunner:
+    runner = web.AppRunner(create_ingress_app(settings, services), handle_signals=False)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, ingress_host(), port, reuse_address=True).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return runner
+
+
 async def run(settings: Settings, secret: JwtSecret, config: ServeConfig) -> None:
     """Serve until a stop signal arrives."""
     stop = _stop_event()
@@ -89,13 +113,17 @@ async def run(settings: Settings, secret: JwtSecret, config: ServeConfig) -> Non
         if password is not None:
             listening = listening_on(config.host, config.port)
             print_banner(password, url, reset=reset, listening=listening)
-        runner = await _serve(settings, services, sock)
+        runners = [await _serve(settings, services, sock)]
+        if config.ingress_port is not None:
+            runners.append(await _serve_ingress(settings, services, config.ingress_port))
+            _LOGGER.info("Admin panel for ingress on %s:%d", ingress_host(), config.ingress_port)
         _LOGGER.info("CamAuth %s listening on %s:%d (%s)", VERSION, config.host, config.port, url)
         discovery = await start_discovery(services, config.data_dir, config.port)
         await stop.wait()
         _LOGGER.info("Stopping")
         if discovery is not None:
             discovery.cancel()
-        await runner.cleanup()
+        for runner in reversed(runners):
+            await runner.cleanup()
     finally:
         await services.close()

@@ -9,6 +9,7 @@ from ..const import ROLE_ADMIN
 SOURCE_SESSION = "session"
 SOURCE_API_KEY = "api_key"
 SOURCE_DISABLED = "disabled"  # auth.enabled is off: everyone is an anonymous admin
+SOURCE_INGRESS = "ingress"  # a Home Assistant user through the Supervisor's ingress
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,7 +18,7 @@ class Identity:
 
     username: str
     role: str
-    method: str  # SOURCE_SESSION, SOURCE_API_KEY or SOURCE_DISABLED
+    method: str  # SOURCE_SESSION, SOURCE_API_KEY, SOURCE_INGRESS or SOURCE_DISABLED
     session_id: str = ""
     paths: tuple[str, ...] = ()  # an API key limited to these forward-auth paths (webhooks)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from ..const import SAFE_METHODS
-from .identity import Identity
+from .identity import SOURCE_INGRESS, Identity
 
 
 class Access(enum.Enum):
@@ -23,6 +23,7 @@ class Access(enum.Enum):
     IDENTITY = "identity"  # any authenticated caller
     SESSION = "session"  # a login session (cookie or bearer token)
     ADMIN = "admin"  # admins only
+    INGRESS = "ingress"  # the Home Assistant owner through the Supervisor's ingress only
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,9 @@ ALLOW: Final = Decision(True, 200, "", "")
 NEEDS_LOGIN: Final = Decision(False, 401, "Authentication required", "unauthorized")
 NEEDS_SESSION: Final = Decision(False, 403, "This needs a login session", "session_required")
 NEEDS_ADMIN: Final = Decision(False, 403, "Admin role required", "admin_required")
+NEEDS_INGRESS: Final = Decision(
+    False, 403, "Only through the Home Assistant panel", "ingress_required"
+)
 READ_ONLY: Final = Decision(False, 403, "Viewers have read-only access", "read_only")
 OUTSIDE_PATHS: Final = Decision(
     False, 403, "This key is limited to other paths", "outside_key_paths"
@@ -77,6 +81,8 @@ def _own_route(identity: Identity | None, access: Access) -> Decision:
         return NEEDS_SESSION
     if access is Access.ADMIN and not identity.is_admin:
         return NEEDS_ADMIN
+    if access is Access.INGRESS and identity.method != SOURCE_INGRESS:
+        return NEEDS_INGRESS
     return ALLOW
 
 

@@ -18,6 +18,7 @@ from .audit import AuditLog
 from .authn import Authenticator
 from .devices import DeviceCookies
 from .events import EventBus
+from .first_password import FirstPassword
 from .live import LiveConnections
 from .lockouts import LoginGuard
 from .logins import LoginService
@@ -89,6 +90,7 @@ async def open_services(
     sessions = SessionService(db, TokenCodec(secret), auth, bus, live, origin)
     keys = KeyService(db, bus, live, origin)
     users = UserService(db, hasher, bus, sessions.directory, origin)
+    users.first_password = FirstPassword(data_dir)
     audit = AuditLog(db, bus, origin)
     stats = StatsService(
         db,

@@ -42,6 +42,17 @@ from .live import LiveConnections
 from .names import lookup_key
 from .tokens import Claims, TokenCodec
 
+__all__ = [
+    "NOBODY",
+    "Actor",
+    "LoginResult",
+    "SessionDirectory",
+    "SessionRow",
+    "SessionService",
+    "iso_time",
+    "public_id",
+]
+
 
 @dataclass(frozen=True, slots=True)
 class Actor:

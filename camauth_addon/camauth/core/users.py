@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import secrets
 
+from ..const import ADMIN_USERNAME
 from ..storage import users as store
 from ..storage.db import Database
 from ..storage.sessions import principal
 from ..storage.users import User
 from . import events
 from .events import Event, EventBus, make_event
+from .first_password import FirstPassword
+from .names import lookup_key
 from .passwords import PasswordHasher, check_policy
 from .sessions import NOBODY, Actor, SessionDirectory
 
@@ -36,6 +39,7 @@ class UserService:
         self._bus = bus
         self._directory = directory
         self._origin = origin
+        self.first_password: FirstPassword | None = None  # set when a data directory is known
 
     async def get(self, username: str) -> User | None:
         """One user, or None."""
@@ -118,6 +122,8 @@ class UserService:
             generation=checked.generation if checked is not None else None,
         )
         self._directory.remove_user_sessions(user.id)
+        if lookup_key(user.username) == ADMIN_USERNAME and self.first_password is not None:
+            self.first_password.forget()  # onboarding keeps a new generated one itself
         self._bus.publish(event)
         return user
 

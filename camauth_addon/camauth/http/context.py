@@ -23,6 +23,7 @@ class RequestContext:
     credential: Credential | None = None  # what was presented, to re-check it later
     webhook: Identity | None = None  # a webhook key: only forward-auth looks at it
     credential_error: str | None = None  # why the credential could not be read
+    base: str = ""  # the path prefix the browser sees CamAuth under (ingress, a proxy's prefix)
 
 
 def set_context(request: web.Request, context: RequestContext) -> None:

@@ -59,6 +59,7 @@ SECURITY: dict[Access, list[dict[str, list[str]]]] = {
     Access.IDENTITY: ALL_CREDENTIALS,
     Access.SESSION: [{"cookieAuth": []}, {"bearerAuth": []}],  # an API key has no session
     Access.ADMIN: ALL_CREDENTIALS,
+    Access.INGRESS: [],  # no credential: the Supervisor's address vouches for the owner
 }
 
 # The area of each handler module, in the order the document lists them.
@@ -72,6 +73,8 @@ TAGS = {
     "stats": ("audit", ""),
     "ws": ("audit", ""),
     "lockouts": ("lockouts", "Failed-login lockouts (admin)."),
+    "sessions": ("sessions", "Who is signed in, and ending a session (admin)."),
+    "onboarding": ("panel", "What only the Home Assistant panel (ingress) may ask."),
 }
 
 STATUS_TEXT = {
@@ -252,8 +255,9 @@ left gets a renewed cookie in `Set-Cookie`.
 **Access**: each operation's `security` lists the credentials it accepts (`[]`: none needed), \
 and `x-camauth-access` names who may call it: `public` (anyone), `forward_auth` (anyone; the \
 answer says whether the proxied request may pass), `identity` (any valid credential), \
-`session` (a login session: the cookie or a bearer token, not an API key) or `admin` (the \
-`admin` role). When `auth.enabled` is off, every caller is an admin named `anonymous`, \
+`session` (a login session: the cookie or a bearer token, not an API key), `admin` (the \
+`admin` role) or `ingress` (only through Home Assistant's ingress, on the panel's port). \
+When `auth.enabled` is off, every caller is an admin named `anonymous`, \
 without a session.
 
 **CSRF**: a state-changing request (any method but {", ".join(sorted(SAFE_METHODS))}) sent \

@@ -1,63 +1,117 @@
-"""The login page and its static files, loaded once at start."""
+"""The pages (login, logout, the admin panel) and their static files, loaded once at start.
+
+Pages are small templates: ``{{name}}`` is a value, ``{{t:login.title}}`` a string in the
+visitor's language (from ``Accept-Language``), ``{{json:strings}}`` that language's strings for
+the page's script, in a JSON data block. Every value is escaped for where it goes.
+"""
 
 from __future__ import annotations
 
 import html
+import json
+import re
 from importlib import resources
+from typing import Any
 
 from aiohttp import web
 
 from ..const import LOGIN_PATH
 from ..core.redirects import safe_return_path
+from ..errors import Forbidden
+from .context import context
+from .i18n import pick_language, strings, text
 
-_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
+_TYPES = {
+    ".html": "text/html",
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+    ".json": "application/json",
+}
 STATIC_PREFIX = "/static/camauth/"
+ADMIN_PATH = "/admin"
+LOGOUT_PATH = "/logout"
+_PAGE_HEADERS = {"Cache-Control": "no-store", "Vary": "Accept-Language"}
+_PLACEHOLDER = re.compile(r"\{\{(t:|json:)?([a-z_.]+)\}\}")
+# In a <script> data block nothing may close the element or start a comment.
+_JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028"}
 
 
-def _load(name: str) -> bytes:
-    return resources.files("camauth").joinpath("static", name).read_bytes()
+def _load_all() -> dict[str, bytes]:
+    folder = resources.files("camauth").joinpath("static")
+    return {item.name: item.read_bytes() for item in folder.iterdir() if item.is_file()}
+
+
+def script_json(value: Any) -> str:
+    """JSON that is safe inside a ``<script type="application/json">`` element."""
+    encoded = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return "".join(_JSON_ESCAPES.get(char, char) for char in encoded)
 
 
 class Pages:
-    """Serves the bundled files from memory."""
+    """Serves the bundled pages and files from memory."""
 
     def __init__(self) -> None:
-        """Read the page and its assets."""
-        self._files = {name: _load(name) for name in ("login.html", "login.js", "login.css")}
+        """Read every page and asset."""
+        self._files = _load_all()
+
+    def render(self, request: web.Request, name: str, **values: str) -> web.Response:
+        """A page in the visitor's language, its placeholders filled in and escaped."""
+        lang = pick_language(request.headers.get("Accept-Language"))
+        values = {"lang": lang, "base": context(request).base, **values}
+
+        def fill(match: re.Match[str]) -> str:
+            kind, key = match.group(1), match.group(2)
+            if kind == "t:":
+                return html.escape(text(lang, key), quote=True)
+            if kind == "json:":
+                return script_json(strings(lang))
+            return html.escape(values.get(key, ""), quote=True)
+
+        page = _PLACEHOLDER.sub(fill, self._files[name].decode("utf-8"))
+        return web.Response(
+            text=page,
+            content_type="text/html",
+            charset="utf-8",
+            headers={
+                "Cache-Control": "no-store",
+                "Content-Language": lang,
+                "Vary": "Accept-Language",
+            },
+        )
 
     async def login(self, request: web.Request) -> web.Response:
         """The login form, carrying the judged return address (``rd``)."""
         return_to = safe_return_path(request.query.get("rd"))
-        return self._render("login.html", return_to=return_to)
+        return self.render(request, "login.html", return_to=return_to)
+
+    async def logout(self, request: web.Request) -> web.Response:
+        """The sign-out page: its script ends the session, then goes on."""
+        return self.render(request, "logout.html")
+
+    async def panel(self, request: web.Request) -> web.StreamResponse:
+        """The admin panel, for admins; a browser without a session signs in first."""
+        identity = context(request).identity
+        if identity is None:
+            raise web.HTTPFound(f"{context(request).base}{LOGIN_PATH}?rd=%2Fadmin")
+        if not identity.is_admin:
+            raise Forbidden("Admin role required", key="admin_required")
+        return self.render(request, "panel.html")
 
     async def root(self, request: web.Request) -> web.Response:
-        """Nothing lives at the root yet: go to the login page."""
-        raise web.HTTPFound(LOGIN_PATH)
+        """Nothing lives at the root: go to the login page."""
+        raise web.HTTPFound(f"{context(request).base}{LOGIN_PATH}")
 
     async def asset(self, request: web.Request) -> web.Response:
-        """A bundled script or stylesheet."""
+        """A bundled script, stylesheet or image."""
         name = request.match_info["name"]
         if name not in self._files or name.endswith(".html"):
             raise web.HTTPNotFound()
-        return self._serve(name)
-
-    def _render(self, name: str, **values: str) -> web.Response:
-        """A page with ``{{name}}`` placeholders filled in, every value HTML-escaped."""
-        text = self._files[name].decode("utf-8")
-        for key, value in values.items():
-            text = text.replace("{{" + key + "}}", html.escape(value, quote=True))
-        return web.Response(
-            text=text,
-            content_type="text/html",
-            charset="utf-8",
-            headers={"Cache-Control": "no-store"},
-        )
-
-    def _serve(self, name: str) -> web.Response:
         suffix = name[name.rfind(".") :]
         return web.Response(
             body=self._files[name],
-            content_type=_TYPES[suffix],
-            charset="utf-8",
+            content_type=_TYPES.get(suffix, "application/octet-stream"),
+            charset="utf-8" if suffix not in (".png",) else None,
             headers={"Cache-Control": "no-cache"},
         )

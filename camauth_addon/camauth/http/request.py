@@ -10,6 +10,7 @@ from typing import Any
 import voluptuous as vol
 from aiohttp import web
 
+from ..core.identity import SOURCE_INGRESS
 from ..core.sessions import Actor
 from ..errors import BadRequest, CamAuthError, UnsupportedMediaType
 from .context import context
@@ -86,7 +87,8 @@ def text(max_length: int) -> vol.All:
 def actor_of(request: web.Request) -> Actor:
     """Who is making this request, for events."""
     ctx = context(request)
-    return Actor(ctx.identity.username if ctx.identity else None, ctx.client)
+    source = SOURCE_INGRESS if ctx.source == SOURCE_INGRESS else None
+    return Actor(ctx.identity.username if ctx.identity else None, ctx.client, source)
 
 
 def is_small_id(raw: str) -> bool:

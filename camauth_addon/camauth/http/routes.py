@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..core.policy import Access
 from . import forward_auth, ws
 from .access import Route
-from .api import api_keys, events, lockouts, public, session, stats, users
+from .api import api_keys, events, lockouts, onboarding, public, session, sessions, stats, users
 from .pages import STATIC_PREFIX, Pages
 from .schemas import (
     API_KEY,
@@ -20,7 +20,9 @@ from .schemas import (
     DOCUMENT,
     EXAMPLE_NEW_PASSWORD,
     EXAMPLE_PASSWORD,
+    FIRST_PASSWORD,
     HEALTH,
+    INGRESS_ONLY,
     INVALID_LOGIN,
     INVALID_QUERY,
     LAST_ADMIN,
@@ -29,12 +31,15 @@ from .schemas import (
     LOCKOUT_NOT_FOUND,
     LOGIN_RESULT,
     NEW_API_KEY,
+    NO_FIRST_PASSWORD,
     OUTSIDE_KEY_PATHS,
     PASSWORD_RESET_RESULT,
     PATH_REFUSED,
     PROFILE,
     RATE_LIMITED,
     REVOKE_SESSIONS_RESULT,
+    SESSION,
+    SESSION_NOT_FOUND,
     STATS,
     STREAM_MESSAGE,
     SUCCESS,
@@ -229,7 +234,31 @@ def route_table(pages: Pages) -> list[Route]:
             Access.ADMIN,
             responses=(done, LOCKOUT_NOT_FOUND),
         ),
+        Route(
+            "GET",
+            "/api/sessions",
+            sessions.list_sessions,
+            Access.ADMIN,
+            query=sessions.QUERY_SCHEMA,
+            responses=(ok([SESSION]), INVALID_QUERY),
+        ),
+        Route(
+            "DELETE",
+            "/api/sessions/{session_id}",
+            sessions.revoke_session,
+            Access.ADMIN,
+            responses=(done, SESSION_NOT_FOUND),
+        ),
+        Route(
+            "GET",
+            "/api/onboarding",
+            onboarding.first_password,
+            Access.INGRESS,
+            responses=(ok(FIRST_PASSWORD), NO_FIRST_PASSWORD, INGRESS_ONLY),
+        ),
         Route("GET", "/", pages.root, Access.PUBLIC),
         Route("GET", "/login", pages.login, Access.PUBLIC),
+        Route("GET", "/logout", pages.logout, Access.PUBLIC),
+        Route("GET", "/admin", pages.panel, Access.PUBLIC),
         Route("GET", STATIC_PREFIX + "{name}", pages.asset, Access.PUBLIC),
     ]

@@ -277,6 +277,38 @@ LOCKOUT = shape(
         "client": "192.168.1.20",
     },
 )
+SESSION = shape(
+    "Session",
+    {
+        vol.Required(
+            "id", description="Names the session in this list; it is not a credential."
+        ): str,
+        "username": str,
+        vol.Required("created_at", description=SECONDS): float,
+        vol.Required("expires_at", description=SECONDS): float,
+        vol.Required("last_seen", description="When it was last used, or null."): vol.Any(
+            None, float
+        ),
+        vol.Required("client", description="The address it was started from."): str,
+        vol.Required("user_agent", description="The browser that started it."): str,
+    },
+    "A live login session.",
+    example={
+        "id": "3f6c1a9e0b2d4c57",
+        "username": "alice",
+        "created_at": 1767225600.0,
+        "expires_at": 1767312000.0,
+        "last_seen": 1767229200.0,
+        "client": "192.168.1.20",
+        "user_agent": "Mozilla/5.0 (Android 15)",
+    },
+)
+FIRST_PASSWORD = shape(
+    "FirstPassword",
+    {"username": str, "password": str},
+    "The password CamAuth generated for `admin`, shown until it is changed.",
+    example={"username": "admin", "password": "tLQudUTqaYg-8YmDB9udjffh"},
+)
 LIFT_ALL_RESULT = shape(
     "LiftAllResult",
     {"success": True, vol.Required("lifted", description="Lockouts lifted."): int},
@@ -397,6 +429,19 @@ LAST_ADMIN = Failure(409, "The last admin cannot be removed or demoted", "last_a
 API_KEY_NOT_FOUND = Failure(404, "API key not found", "api_key_not_found")
 API_KEY_EXISTS = Failure(409, "An API key with this name exists", "api_key_exists")
 LOCKOUT_NOT_FOUND = Failure(404, "Lockout not found", "lockout_not_found")
+SESSION_NOT_FOUND = Failure(404, "Session not found", "session_not_found")
+NO_FIRST_PASSWORD = Failure(
+    404,
+    "No generated password to show",
+    "no_first_password",
+    "admin has changed the generated password (or never had one)",
+)
+INGRESS_ONLY = Failure(
+    403,
+    "Only through the Home Assistant panel",
+    "ingress_required",
+    "asked on the gateway port instead of through Home Assistant's ingress",
+)
 INVALID_QUERY = Failure(
     400,
     "Query parameter 'limit' must be between 1 and 500",
@@ -476,6 +521,9 @@ PATH_PARAMETERS = vol.Schema(
         ),
         vol.Required("lockout_id", description="The lockout's `id`."): vol.All(
             vol.Coerce(int), vol.Range(min=0, max=10**18 - 1)
+        ),
+        vol.Required("session_id", description="The session's `id` in the list."): vol.All(
+            str, vol.Length(min=1, max=64)
         ),
     }
 )

@@ -1,8 +1,9 @@
 "use strict";
-// The login page: posts JSON to /api/login, then goes where the server said it may.
+// The login page: posts JSON to the login API, then goes where the server said it may.
 
 // Where to go after signing in: the server judged the return address and wrote its verdict
 // into the page. The page follows it as it is and judges nothing itself (one rule, one place).
+// It is a path of the site the visitor came from (a camera UI), never under CamAuth's prefix.
 function returnPath() {
   return document.querySelector('meta[name="camauth-return-to"]').content || "/";
 }
@@ -18,14 +19,9 @@ async function signIn(event) {
   button.disabled = true;
   show("");
   try {
-    const response = await fetch("/api/login", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      credentials: "same-origin",
-      body: JSON.stringify({
-        username: form.username.value,
-        password: form.password.value,
-      }),
+    const response = await camauth.api("POST", "/api/login", {
+      username: form.username.value,
+      password: form.password.value,
     });
     if (response.ok) {
       window.location.assign(returnPath());
@@ -33,28 +29,31 @@ async function signIn(event) {
     }
     const body = await response.json().catch(() => ({}));
     const retry = response.headers.get("Retry-After");
-    show(body.error + (retry ? ` (try again in ${retry} s)` : ""));
+    if (response.status === 429 && body.code === "rate_limited") {
+      show(camauth.t("login.locked_out", { wait: camauth.wait(retry) }));
+    } else {
+      show(camauth.errorText(body));
+    }
   } catch (err) {
-    show("CamAuth cannot be reached. Check your connection and try again.");
+    show(camauth.t("login.unreachable"));
   } finally {
     button.disabled = false;
   }
 }
 
 async function showSession() {
-  const response = await fetch("/api/profile", { credentials: "same-origin" });
+  const response = await camauth.api("GET", "/api/profile");
   if (!response.ok) {
     return;
   }
   const profile = await response.json();
-  document.getElementById("who").textContent = profile.username;
-  document.getElementById("role").textContent = profile.role;
+  document.getElementById("who").textContent = camauth.t("login.signed_in_as", profile);
   document.getElementById("login").hidden = true;
   document.getElementById("signed-in").hidden = false;
 }
 
 async function signOut() {
-  await fetch("/api/logout", { method: "POST", credentials: "same-origin" });
+  await camauth.api("POST", "/api/logout");
   window.location.reload();
 }
 
