@@ -916,3 +916,15 @@ def test_every_dependency_has_a_musllinux_wheel(arch: str, tmp_path: Path) -> No
     declared = {canonicalize_name(Requirement(text).name) for text in dependencies}
     assert declared <= projects
     assert len(projects) > len(declared)  # their own dependencies came too
+
+
+def test_every_error_code_the_api_answers_has_words_in_every_language() -> None:
+    """The pages show an error by its code: none may fall back to CamAuth's English text."""
+    document = json.loads((ADDON / "camauth/openapi.json").read_text(encoding="utf-8"))
+    codes = set(re.findall(r'"code": "([a-z_]+)"', json.dumps(document)))
+    codes |= {"internal_error", "not_found", "method_not_allowed", "body_too_large"}
+    assert len(codes) > 20
+    for source in sorted((ROOT / "translations").glob("*.yaml")):
+        errors = _yaml(source)["pages"]["errors"]
+        missing = sorted(codes - set(errors))
+        assert not missing, f"{source.name} has no words for {missing}"
