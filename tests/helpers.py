@@ -80,3 +80,13 @@ def add_session(
         origin=ORIGIN,
     )
     return new.dropped
+
+
+RESERVED_PREFIX = "/camauth"
+
+
+def unprefixed(path: str) -> str:
+    """A route template without CamAuth's reserved prefix (every route is served under both)."""
+    if path == RESERVED_PREFIX + "/" or path.startswith(RESERVED_PREFIX + "/"):
+        return path[len(RESERVED_PREFIX) :] or "/"
+    return path

@@ -33,6 +33,7 @@ from camauth.const import (
     OPTIONS_FILE,
     VERSION,
 )
+from camauth.core.roles import ROLE_NAME
 from camauth.options import OPTIONS_SCHEMA, Settings, parse_options
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -136,8 +137,15 @@ def test_every_port_is_described_and_translated() -> None:
 _TYPE = re.compile(r"(?P<kind>bool|str|password|int|list)(?:\((?P<args>[^)]*)\))?(?P<optional>\?)?")
 
 
+_MATCH = re.compile(r"match\((?P<pattern>.*)\)(?P<optional>\?)?")
+
+
 def _check_value(typ: str, value: Any, where: str) -> list[str]:
     """Whether one default passes one Supervisor type, for the types this add-on uses."""
+    pattern = _MATCH.fullmatch(typ)
+    if pattern is not None:  # the Supervisor matches the regular expression against the value
+        ok = isinstance(value, str) and re.match(pattern["pattern"], value) is not None
+        return [] if ok else [f"{where}: {value!r} does not pass {typ!r}"]
     match = _TYPE.fullmatch(typ)
     if match is None:
         return [f"{where}: type {typ!r} is not one this test knows"]
@@ -411,7 +419,9 @@ def test_supervisor_bounds_and_choices_are_the_services() -> None:
             choices = _find(_validator(name), vol.In)
             assert tuple(choices.container) == tuple(match["args"].split("|")), name
         checked += 1
-    assert checked == 6
+    assert checked == 5
+    role = _leaves(_config()["schema"])["proxy.default_role"]
+    assert role == f"match(^{ROLE_NAME.pattern}$)"  # the names a role may have
 
 
 def test_addon_defaults_are_the_service_defaults() -> None:

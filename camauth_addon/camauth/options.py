@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import limits
 import voluptuous as vol
 
-from .const import ROLE_VIEWER, ROLES
+from .const import ROLE_VIEWER
 from .core.rate_limit import failures_per_hour, parse_windows
 from .errors import ConfigError
 
@@ -77,16 +79,94 @@ def _network(value: Any) -> IPNetwork:
     return network
 
 
+# Identity headers an SSO proxy may send (Frigate's documented list, the Remote-Role its own
+# example uses, and oauth2-proxy's X-Auth-Request-*): no other header can carry an identity.
+IDENTITY_HEADERS = (
+    "Remote-User",
+    "Remote-Role",
+    "Remote-Groups",
+    "Remote-Email",
+    "Remote-Name",
+    "X-Forwarded-User",
+    "X-Forwarded-Role",
+    "X-Forwarded-Groups",
+    "X-Forwarded-Email",
+    "X-Forwarded-Preferred-Username",
+    "X-authentik-username",
+    "X-authentik-groups",
+    "X-authentik-email",
+    "X-authentik-name",
+    "X-authentik-uid",
+    "X-Auth-Request-User",
+    "X-Auth-Request-Preferred-Username",
+    "X-Auth-Request-Email",
+    "X-Auth-Request-Groups",
+)
+_IDENTITY_HEADERS = {name.lower(): name for name in IDENTITY_HEADERS}
+
+
 def _header_name(value: Any) -> str:
+    """One of the identity headers (any case; `_` read as `-`), in its canonical spelling."""
     if not isinstance(value, str) or not value.strip():
         raise vol.Invalid("expected a header name")
-    name = value.strip()
-    if not all(ch.isalnum() or ch in "-_" for ch in name):
-        raise vol.Invalid(f"not a header name: {value!r}")
+    name = _IDENTITY_HEADERS.get(value.strip().replace("_", "-").lower())
+    if name is None:
+        raise vol.Invalid(f"not an identity header CamAuth accepts: {value!r}")
     return name
 
 
 _TEXT = vol.All(str, vol.Length(max=4096))
+_ROLE = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+_DOMAIN = re.compile(
+    r"\.?(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+)
+
+
+def _role(value: Any) -> str:
+    if not isinstance(value, str) or not _ROLE.fullmatch(value):
+        raise vol.Invalid("expected a role: admin, viewer, or a custom role's name")
+    return value
+
+
+def _domain(value: Any) -> str:
+    """A host name (``cams.example.com``), or ``.example.com`` for it and its subdomains."""
+    if not isinstance(value, str) or not _DOMAIN.fullmatch(value.strip().lower()):
+        raise vol.Invalid(f"not a domain name: {value!r} (e.g. cams.example.com or .example.com)")
+    return value.strip().lower()
+
+
+def _cookie_domain(value: Any) -> str:
+    if value in ("", None):
+        return ""
+    domain = _domain(value).lstrip(".")
+    if "." not in domain:
+        raise vol.Invalid("a cookie domain needs a dot (e.g. example.com); leave it empty else")
+    return domain
+
+
+def _login_url(value: Any) -> str:
+    """Where browsers find the login page: a path on the same host, or an http(s) URL."""
+    if value in ("", None):
+        return ""
+    if not isinstance(value, str) or any(ord(ch) < 0x21 or ch == "\\" for ch in value):
+        raise vol.Invalid("expected a path such as /camauth/login or an https:// URL")
+    parts = urlsplit(value)
+    if value.startswith("/") and not value.startswith("//") and not parts.netloc:
+        return value
+    if parts.scheme in ("http", "https") and parts.hostname and not parts.username:
+        return value
+    raise vol.Invalid("expected a path such as /camauth/login or an https:// URL")
+
+
+def _group_role(value: Any) -> tuple[str, str]:
+    """``group=role``: members of the SSO group get the role."""
+    if not isinstance(value, str) or "=" not in value:
+        raise vol.Invalid("expected 'group=role', e.g. 'frigate_admins=admin'")
+    group, _, role = value.partition("=")
+    if not group.strip():
+        raise vol.Invalid("expected 'group=role': the group is empty")
+    return group.strip(), _role(role.strip())
+
 
 AUTH_SCHEMA = vol.Schema(
     {
@@ -104,6 +184,11 @@ AUTH_SCHEMA = vol.Schema(
         vol.Optional("trusted_proxies", default=list): [_network],
         vol.Optional("reset_admin_password", default=False): _strict_bool,
         vol.Optional("cookie_secure", default=False): _strict_bool,
+        vol.Optional("cookie_domain", default=""): _cookie_domain,
+        vol.Optional("login_url", default=""): _login_url,
+        vol.Optional("return_domains", default=list): [_domain],
+        vol.Optional("homeassistant_login", default=True): _strict_bool,
+        vol.Optional("homeassistant_admins", default=list): [vol.All(str, vol.Length(1, 64))],
     }
 )
 
@@ -116,7 +201,8 @@ PROXY_SCHEMA = vol.Schema(
         vol.Optional("auth_secret", default=""): _TEXT,
         vol.Optional("header_map", default=dict): HEADER_MAP_SCHEMA,
         vol.Optional("separator", default=","): vol.All(str, vol.Length(min=1, max=8)),
-        vol.Optional("default_role", default=ROLE_VIEWER): vol.In(ROLES),
+        vol.Optional("default_role", default=ROLE_VIEWER): _role,
+        vol.Optional("group_roles", default=list): [_group_role],
         vol.Optional("logout_url", default=""): _TEXT,
     }
 )
@@ -157,6 +243,11 @@ class AuthSettings:
     trusted_proxies: tuple[IPNetwork, ...] = ()
     reset_admin_password: bool = False
     cookie_secure: bool = False
+    cookie_domain: str = ""  # a parent domain, so one login covers its subdomains
+    login_url: str = ""  # where forward-auth sends browsers to log in (default: /camauth/login)
+    return_domains: tuple[str, ...] = ()  # other hosts a login may return to
+    homeassistant_login: bool = True  # "Sign in with Home Assistant" (as the add-on)
+    homeassistant_admins: tuple[str, ...] = ()  # Home Assistant users who get admin
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +258,7 @@ class ProxySettings:
     header_map: dict[str, str] = field(default_factory=dict)
     separator: str = ","
     default_role: str = ROLE_VIEWER
+    group_roles: tuple[tuple[str, str], ...] = ()  # (SSO group, role); admin wins
     logout_url: str = ""
 
 
@@ -208,16 +300,23 @@ def parse_options(raw: Any) -> Settings:
     except vol.Invalid as err:
         raise ConfigError(_humanize(err)) from err
     auth = AuthSettings(
-        **{**data["auth"], "trusted_proxies": tuple(data["auth"]["trusted_proxies"])}
+        **{
+            **data["auth"],
+            **{
+                name: tuple(data["auth"][name])
+                for name in ("trusted_proxies", "return_domains", "homeassistant_admins")
+            },
+        }
     )
     if auth.refresh_time >= auth.session_length:
         raise ConfigError(
             "invalid option 'auth.refresh_time': must be shorter than auth.session_length"
         )
+    proxy = data["proxy"]
     return Settings(
         jwt_secret=data["jwt_secret"],
         auth=auth,
-        proxy=ProxySettings(**data["proxy"]),
+        proxy=ProxySettings(**{**proxy, "group_roles": tuple(proxy["group_roles"])}),
         audit=AuditSettings(**data["audit"]),
         log_level=data["log_level"],
     )

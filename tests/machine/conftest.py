@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.service.conftest import service, start_service  # noqa: F401 - fixtures
+from tests.service.conftest import proxied, service, start_service  # noqa: F401 - fixtures
 
 
 @pytest.fixture(autouse=True)

@@ -204,7 +204,8 @@ async def test_duplicate_key_headers_are_refused(service: Service) -> None:
         assert await forward_auth(service, headers) == (401, None)
 
 
-async def test_a_webhook_key_passes_forward_auth_only_under_its_paths(service: Service) -> None:
+async def test_a_webhook_key_passes_forward_auth_only_under_its_paths(proxied: Service) -> None:
+    service = proxied
     hook = await create_key(service, "nvr-hook", "viewer", ["/triggers/"])
     key = hook["key"]
     for uri in ("/triggers", "/triggers/", "/triggers/cam1", "/triggers/cam1/motion?x=1"):

@@ -11,6 +11,7 @@ from tests.service.conftest import (  # noqa: F401 - fixtures re-exported for th
     ServiceFactory,
     checked_user,
     free_port,
+    proxied,
     service,
     start_service,
     with_auth,

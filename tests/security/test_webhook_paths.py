@@ -23,8 +23,9 @@ from tests.service.conftest import Service
     ],
 )
 async def test_webhook_key_needs_one_agreed_canonical_path(
-    service: Service, headers: dict[str, str], status: int
+    proxied: Service, headers: dict[str, str], status: int
 ) -> None:
+    service = proxied
     created = await service.services.keys.create("mediamtx", "viewer", ("/triggers/",))
     response = await service.request(
         "GET", "/api/auth", headers={"X-API-Key": created.secret, **headers}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from aiohttp import ClientResponse, ClientSession, CookieJar
 from aiohttp.test_utils import TestServer
 
+from camauth.core.logins import HomeAssistantCheck
 from camauth.core.passwords import PasswordHasher, verify_password
 from camauth.core.services import Services, open_services
 from camauth.http.app import create_app
@@ -82,13 +84,15 @@ async def open_test_services(
     secret: str = SECRET,
     *,
     hasher: PasswordHasher | None = None,
+    home_assistant: HomeAssistantCheck | None = None,
 ) -> Services:
     """The services on a real database file in ``data_dir``, with fast real bcrypt.
 
-    ``hasher`` replaces the default one (for tests that hold a login at a chosen point).
+    ``hasher`` replaces the default one (for tests that hold a login at a chosen point);
+    ``home_assistant`` checks Home Assistant accounts, as the add-on's Supervisor does.
     """
     hasher = hasher or PasswordHasher(rounds=TEST_ROUNDS, workers=2)
-    return await open_services(data_dir, auth, secret, hasher=hasher)
+    return await open_services(data_dir, auth, secret, hasher=hasher, home_assistant=home_assistant)
 
 
 async def checked_user(service: Service, username: str, password: str) -> User | None:
@@ -111,10 +115,13 @@ async def start_service(tmp_path: Path) -> AsyncIterator[ServiceFactory]:
         seed: bool = True,
         secret: str = SECRET,
         hasher: PasswordHasher | None = None,
+        home_assistant: HomeAssistantCheck | None = None,
     ) -> Service:
         settings = settings or Settings()
         data_dir = data_dir or tmp_path
-        services = await open_test_services(data_dir, settings.auth, secret, hasher=hasher)
+        services = await open_test_services(
+            data_dir, settings.auth, secret, hasher=hasher, home_assistant=home_assistant
+        )
         try:
             if seed and await services.users.get("admin") is None:
                 await services.users.create("admin", ADMIN_PASSWORD, "admin")
@@ -154,3 +161,14 @@ async def service(start_service: ServiceFactory) -> Service:
 def with_auth(**changes: Any) -> Settings:
     """Default settings with some ``auth`` options changed."""
     return replace(Settings(), auth=replace(AuthSettings(), **changes))
+
+
+def trusting_loopback(**changes: Any) -> Settings:
+    """Default settings, with this test (on 127.0.0.1) trusted as the reverse proxy."""
+    return with_auth(trusted_proxies=(ip_network("127.0.0.1/32"),), **changes)
+
+
+@pytest.fixture
+async def proxied(start_service: ServiceFactory) -> Service:
+    """CamAuth behind a trusted reverse proxy (the test itself, on 127.0.0.1)."""
+    return await start_service(trusting_loopback())

@@ -11,6 +11,8 @@ import re
 
 import pytest
 
+from tests.helpers import unprefixed
+
 from .conftest import VIEWER_PASSWORD, Service
 
 Route = tuple[str, str]  # (method, path template)
@@ -48,7 +50,7 @@ def registered_routes(service: Service) -> list[Route]:
         for route in service.server.app.router.routes()
         if route.resource is not None
     }
-    return sorted(routes, key=lambda route: (route == LAST, route))
+    return sorted(routes, key=lambda route: ((route[0], unprefixed(route[1])) == LAST, route))
 
 
 def concrete(route: Route) -> tuple[str, str]:
@@ -77,8 +79,15 @@ async def test_expected_routes_exist(service: Service) -> None:
     assert ("GET", "/api/users") in routes
 
 
+def same_under_the_reserved_prefix(answers: dict[Route, int]) -> dict[Route, int]:
+    """Every route answers alike under /camauth/; the answers of the unprefixed ones."""
+    for (method, path), status in answers.items():
+        assert answers[(method, unprefixed(path))] == status, (method, path)
+    return {route: status for route, status in answers.items() if unprefixed(route[1]) == route[1]}
+
+
 async def test_anonymous(service: Service) -> None:
-    answers = await walk(service, {"Accept": "application/json"})
+    answers = same_under_the_reserved_prefix(await walk(service, {"Accept": "application/json"}))
     assert {route: status for route, status in answers.items() if status >= 500} == {}
     not_refused = {route for route, status in answers.items() if status != 401}
     assert not_refused == PUBLIC | PAGES
@@ -92,7 +101,7 @@ async def test_viewer(service: Service, carrier: str) -> None:
         headers = {"Authorization": f"Bearer {token}"}
     else:
         headers = {"Cookie": f"camauth_token={token}"}
-    answers = await walk(service, headers)
+    answers = same_under_the_reserved_prefix(await walk(service, headers))
     assert {route: status for route, status in answers.items() if status >= 500} == {}
     assert {route: status for route, status in answers.items() if status == 401} == {}
     forbidden = {route for route, status in answers.items() if status == 403}

@@ -11,6 +11,7 @@ import asyncio
 import html
 import time
 from http.cookies import SimpleCookie
+from ipaddress import ip_network
 from typing import Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
@@ -31,11 +32,19 @@ from .conftest import (
 )
 
 PAYLOADS = DATA / "openredirects.txt"
+# The tests ask as a proxy on 127.0.0.1, which is trusted like a configured reverse proxy.
+TRUSTING = with_auth(trusted_proxies=(ip_network("127.0.0.1/32"),))
 UNAUTHORIZED = {"error": "Authentication required", "code": "unauthorized"}
 READ_ONLY = {"error": "Viewers have read-only access", "code": "read_only"}
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")
 PASSWORDS = {"admin": ADMIN_PASSWORD, "viewer": VIEWER_PASSWORD}
+
+
+@pytest.fixture
+async def service(start_service: ServiceFactory) -> Service:
+    """CamAuth that trusts this test as its reverse proxy."""
+    return await start_service(TRUSTING)
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -70,8 +79,14 @@ async def assert_unauthorized_json(response: ClientResponse) -> None:
 
 
 async def login_location(service: Service, headers: dict[str, str]) -> str:
-    """The ``Location`` of a browser navigation without credentials; checks the page too."""
-    response = await forward_auth(service, {**BROWSER, **headers})
+    """The ``Location`` of a browser navigation without credentials, as nginx asks for it
+    (``?proxy=nginx``: a 401 with the way to the login page); checks the page too."""
+    client = await service.fresh_client()
+    response = await client.get(
+        service.url("/api/auth?proxy=nginx"),
+        headers={**BROWSER, **headers},
+        allow_redirects=False,
+    )
     assert response.status == 401, await response.text()
     assert response.content_type == "text/html"
     assert "Remote-User" not in response.headers
@@ -119,7 +134,7 @@ async def test_browser_navigation_goes_to_login(
     service: Service, header: str, value: str, target: str
 ) -> None:
     location = await login_location(service, {header: value})
-    assert location == "/login?rd=" + quote(target, safe="")
+    assert location == "/camauth/login?rd=" + quote(target, safe="")
 
 
 async def test_reflected_value_is_escaped_in_the_page(service: Service) -> None:
@@ -133,13 +148,13 @@ async def test_reflected_value_is_escaped_in_the_page(service: Service) -> None:
 
 @pytest.mark.parametrize("value", ["", "/"])
 async def test_browser_navigation_to_the_root(service: Service, value: str) -> None:
-    assert await login_location(service, {"X-Forwarded-Uri": value}) == "/login"
-    assert await login_location(service, {}) == "/login"
+    assert await login_location(service, {"X-Forwarded-Uri": value}) == "/camauth/login"
+    assert await login_location(service, {}) == "/camauth/login"
 
 
 async def test_forwarded_uri_comes_first(service: Service) -> None:
     headers = {"X-Forwarded-Uri": "/first", "X-Original-URI": "/second"}
-    assert await login_location(service, headers) == "/login?rd=%2Ffirst"
+    assert await login_location(service, headers) == "/camauth/login?rd=%2Ffirst"
 
 
 @pytest.mark.parametrize(
@@ -160,13 +175,13 @@ async def test_forwarded_uri_comes_first(service: Service) -> None:
 )
 @pytest.mark.parametrize("header", ["X-Forwarded-Uri", "X-Original-URI"])
 async def test_hostile_return_address_collapses(service: Service, header: str, value: str) -> None:
-    assert await login_location(service, {header: value}) == "/login"
+    assert await login_location(service, {header: value}) == "/camauth/login"
 
 
 async def test_undecodable_return_address_collapses(service: Service) -> None:
     reader, writer = await asyncio.open_connection(service.server.host, service.server.port)
     writer.write(
-        b"GET /api/auth HTTP/1.1\r\nHost: cam.local\r\nConnection: close\r\n"
+        b"GET /api/auth?proxy=nginx HTTP/1.1\r\nHost: cam.local\r\nConnection: close\r\n"
         b"Accept: text/html\r\nX-Forwarded-Uri: /cams\xff\x85front\r\n\r\n"
     )
     await writer.drain()
@@ -175,7 +190,7 @@ async def test_undecodable_return_address_collapses(service: Service) -> None:
     await writer.wait_closed()
     head = answer.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
     assert head[0] == b"HTTP/1.1 401 Unauthorized", answer
-    assert b"Location: /login" in head, answer
+    assert b"Location: /camauth/login" in head, answer
 
 
 def read_payloads() -> list[str]:
@@ -193,15 +208,15 @@ async def test_every_open_redirect_payload_stays_on_this_host(service: Service) 
             headers={**BROWSER, "X-Forwarded-Uri": payload},
             allow_redirects=False,
         )
-        assert response.status == 401, (payload, await response.text())
+        assert response.status == 302, (payload, await response.text())  # Traefik, Caddy
         location = response.headers["Location"]
         await response.read()
-        if location == "/login":
+        if location == "/camauth/login":
             continue
         prefix, _, quoted = location.partition("?rd=")
         target = unquote(quoted)
         ok = (
-            prefix == "/login"
+            prefix == "/camauth/login"
             and quote(target, safe="") == quoted
             and safe_return_path(target) == target
             and urlsplit(urljoin("http://cam.local/", target)).netloc == "cam.local"

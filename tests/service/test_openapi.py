@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 import voluptuous as vol
-from aiohttp import ClientResponse, ClientSession
+from aiohttp import ClientResponse, ClientSession, TCPConnector
 from aiohttp.test_utils import TestServer
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
@@ -41,13 +41,14 @@ from camauth.http.request import checked
 from camauth.http.routes import route_table
 from camauth.http.schemas import Reply, Shape
 from camauth.options import Settings
+from camauth.supervisor.auth import HomeAssistantUnavailable
 
 from .conftest import (
     ADMIN_PASSWORD,
     VIEWER_PASSWORD,
     Service,
     ServiceFactory,
-    with_auth,
+    trusting_loopback,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -277,7 +278,7 @@ def test_forward_auth_is_the_same_for_every_method() -> None:
     ids = {documented[(method, "/api/auth")]["operationId"] for method in ANY_METHOD}
     assert len(ids) == len(ANY_METHOD)
     responses = variants[0]["responses"]
-    assert set(responses) == {"200", "401", "403"}
+    assert set(responses) == {"200", "302", "401", "403"}
     assert {"Remote-User", "Remote-Role"} <= set(responses["200"]["headers"])
     assert "Location" in responses["401"]["headers"]
     assert "text/html" in responses["401"]["content"]
@@ -422,6 +423,9 @@ def weak_passwords(username: str) -> list[str]:
 FORWARD_AUTH = [
     Call("anonymous"),
     Call("anonymous", options={"headers": {"Accept": "text/html", "X-Forwarded-Uri": "/cams"}}),
+    Call("anonymous", options={"headers": {"Accept": "text/html", "X-Original-URI": "/cams"}}),
+    Call("family", options={"headers": {"X-Forwarded-Uri": "/api/garage/latest.jpg"}}),
+    Call("untrusted", options={"headers": {"X-Forwarded-Uri": "/cams"}}),
     Call("admin"),
     Call("viewer", options={"headers": {"X-Forwarded-Method": "DELETE"}}),
     Call("webhook", options={"headers": {"X-Forwarded-Uri": "/triggers/door"}}),
@@ -437,7 +441,30 @@ SCENARIOS: dict[Route, list[Call]] = {
     ("GET", "/api/auth/status"): [Call("anonymous")],
     ("GET", "/api/openapi.json"): [Call("anonymous")],
     **{(method, "/api/auth"): FORWARD_AUTH for method in ANY_METHOD},
+    ("POST", "/api/auth/mediamtx"): [
+        Call("anonymous", options=body(action="read", path="cam")),
+        Call(
+            "anonymous",
+            options=body(action="read", path="cam", user="viewer", password=VIEWER_PASSWORD),
+            then="busy",
+        ),
+        Call("anonymous", options=body(action="read", path="cam", user="viewer", password="x")),
+        Call("anonymous", options=body(action="publish", path="cam", token="{viewer_token}")),
+        Call("anonymous", options=body(action="read", path="a/../b", token="{viewer_token}")),
+        Call("anonymous", options=body(action="read", path="cam", token="{viewer_token}")),
+        Call(
+            "anonymous",
+            options=body(action="read", path="cam", user="x", password="x"),
+            then="lock",
+        ),
+    ],
     ("POST", "/api/login"): [
+        Call("anonymous", options=body(username="down", password="x", source="homeassistant")),
+        Call(
+            "anonymous",
+            options=body(username="paulus", password="x", source="homeassistant"),
+            then="no_homeassistant",
+        ),
         Call("anonymous", options=body(username="admin", password=ADMIN_PASSWORD)),
         Call("anonymous", options=body(username="admin")),
         Call("anonymous", options=body(username="admin", password=ADMIN_PASSWORD, remember=1)),
@@ -587,6 +614,7 @@ class Scene:
     headers: dict[str, dict[str, str]]
     values: dict[str, str]
     ingress: TestServer  # the panel's listener, with this test as the Supervisor
+    untrusted: ClientSession  # connects from 127.0.0.2, which is not a trusted proxy
 
     async def send(self, method: str, template: str, call: Call) -> ClientResponse:
         # "anonymous" is a stranger every time: no device cookie from an earlier login.
@@ -600,6 +628,10 @@ class Scene:
             await self.anonymous.post(
                 self.service.url("/api/login"), json={"username": "nobody", "password": "x"}
             )
+        logins = self.service.services.logins
+        home_assistant = logins.home_assistant
+        if call.then == "no_homeassistant":  # outside the add-on: no Supervisor to ask
+            logins.home_assistant = None
         hasher = self.service.services.hasher
         saved = hasher._running, hasher._queue
         if call.then == "busy":  # every hashing thread taken, and no room to wait
@@ -607,24 +639,42 @@ class Scene:
             hasher._queue = FairQueue(per_client=0, max_waiting=0, max_priority=0)
         try:
             client = self.service.client if call.who == "cookie" else self.anonymous
+            if call.who == "untrusted":  # from 127.0.0.2: not the trusted proxy (127.0.0.1)
+                client = self.untrusted
             options = dict(call.options)
             given = options.pop("headers", {})
             pairs = list(given.items()) if isinstance(given, dict) else list(given)
             pairs += list(self.headers.get(call.who, {}).items())
             path = (call.path or template).format(**self.values)
+            if "json" in options:  # placeholders in bodies too (tokens known only at run time)
+                options["json"] = {
+                    key: value.format(**self.values) if isinstance(value, str) else value
+                    for key, value in options["json"].items()
+                }
             url = self.service.url(path)
             if call.who == "ingress":
                 url = str(self.ingress.make_url(path))
                 pairs.append(("X-CamAuth-Request", "panel"))
+            options.setdefault("allow_redirects", False)
             return await client.request(method, url, headers=pairs, **options)
         finally:
             hasher._running, hasher._queue = saved
+            logins.home_assistant = home_assistant
+
+
+async def supervisor_down(username: str, password: str) -> bool:
+    """A Home Assistant that cannot be reached for the user "down", and refuses all others."""
+    if username == "down":
+        raise HomeAssistantUnavailable("Home Assistant cannot check passwords right now")
+    return False
 
 
 @pytest.fixture
 async def scene(start_service: ServiceFactory) -> AsyncIterator[Scene]:
     """Failed logins limited to one a minute, so one failure locks this client out."""
-    service = await start_service(with_auth(failed_login_rate_limit="1/minute"))
+    service = await start_service(
+        trusting_loopback(failed_login_rate_limit="1/minute"), home_assistant=supervisor_down
+    )
     admin = await service.login("admin", ADMIN_PASSWORD)
     anonymous = await service.fresh_client()
     viewer_client = await service.fresh_client()
@@ -644,6 +694,12 @@ async def scene(start_service: ServiceFactory) -> AsyncIterator[Scene]:
     )
     await ingress.start_server()
     [viewer_session] = await service.services.sessions.list("viewer")
+    kid_client = await service.fresh_client()  # not the admin's cookie jar
+    response = await kid_client.post(
+        service.url("/api/login"), json={"username": "kid", "password": STRONG}
+    )
+    family = (await response.json())["token"]
+    untrusted = ClientSession(connector=TCPConnector(local_addr=("127.0.0.2", 0)))
     yield Scene(
         service,
         anonymous,
@@ -651,6 +707,8 @@ async def scene(start_service: ServiceFactory) -> AsyncIterator[Scene]:
             "admin": {"Authorization": f"Bearer {admin}"},
             "viewer": {"Authorization": f"Bearer {viewer}"},
             "key": {"X-API-Key": key.secret},
+            "family": {"Authorization": f"Bearer {family}"},
+            "untrusted": {"Authorization": f"Bearer {viewer}"},
             "webhook": {"X-API-Key": webhook.secret},
         },
         {
@@ -660,9 +718,12 @@ async def scene(start_service: ServiceFactory) -> AsyncIterator[Scene]:
             "webhook_id": str(webhook.key.id),
             "session_id": "0123456789abcdef",
             "viewer_session": public_id(viewer_session.sid),
+            "viewer_token": viewer,
         },
         ingress,
+        untrusted,
     )
+    await untrusted.close()
     await ingress.close()
 
 

@@ -83,7 +83,8 @@ async def test_a_role_in_use_stays_and_an_unknown_one_cannot_be_given(service: S
     assert {u["username"]: u["role"] for u in users}["kid"] == "front"
 
 
-async def test_forward_auth_judges_by_the_custom_role(service: Service) -> None:
+async def test_forward_auth_judges_by_the_custom_role(proxied: Service) -> None:
+    service = proxied
     await api(service, "POST", "/api/roles", json=FRONT)
     await api(
         service, "POST", "/api/users", json={"username": "kid", "password": STRONG, "role": "front"}
@@ -109,7 +110,8 @@ async def test_forward_auth_judges_by_the_custom_role(service: Service) -> None:
     assert (await forward(service, token, "GET", "/api/garage/latest.jpg"))[0] == 200
 
 
-async def test_the_viewer_watches_over_webrtc_but_changes_nothing(service: Service) -> None:
+async def test_the_viewer_watches_over_webrtc_but_changes_nothing(proxied: Service) -> None:
+    service = proxied
     token = await service.login("viewer", "quiet harbor lantern 7")
     assert await forward(service, token, "POST", "/api/go2rtc/api/webrtc?src=x") == (200, "viewer")
     assert await forward(service, token, "POST", "/cam1/whep") == (200, "viewer")

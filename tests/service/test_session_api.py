@@ -398,7 +398,13 @@ async def test_cross_site_login_is_refused(service: Service) -> None:
         ("/api/version", {"version": VERSION}),
         (
             "/api/auth/status",
-            {"auth_enabled": True, "login_url": "/login", "logout_url": None, "version": VERSION},
+            {
+                "auth_enabled": True,
+                "login_url": "/login",
+                "logout_url": None,
+                "homeassistant_login": False,
+                "version": VERSION,
+            },
         ),
     ],
 )

@@ -112,7 +112,8 @@ async def test_list_users(admin: Api) -> None:
         ("viewer", "viewer"),
     ]
     for user in users:
-        assert set(user) == {"username", "role", "created_at"}
+        assert set(user) == {"username", "role", "created_at", "source"}
+        assert user["source"] == "local"
         assert isinstance(user["created_at"], float)
         assert time.time() - 600 < user["created_at"] <= time.time()
 
@@ -120,7 +121,7 @@ async def test_list_users(admin: Api) -> None:
 async def test_create_user_defaults_to_viewer(service: Service, admin: Api) -> None:
     status, body = await admin("POST", "/api/users", json={"username": "Alice", "password": STRONG})
     assert status == 201
-    assert set(body) == {"username", "role", "created_at"}
+    assert set(body) == {"username", "role", "created_at", "source"}
     assert (body["username"], body["role"]) == ("Alice", "viewer")
     users = await list_users(admin)
     assert [user["username"] for user in users] == ["admin", "Alice", "viewer"]

@@ -19,6 +19,7 @@ from ..http.app import create_app
 from ..http.ingress import create_ingress_app
 from ..jwt_secret import JwtSecret
 from ..options import Settings
+from ..supervisor.auth import HomeAssistantAuth
 from ..supervisor.discovery import SUPERVISOR_TOKEN_ENV, start_discovery
 from .onboarding import ensure_admin, print_banner
 
@@ -102,7 +103,13 @@ async def run(settings: Settings, secret: JwtSecret, config: ServeConfig) -> Non
     sock = socket.create_server((config.host, config.port))
     _LOGGER.info("JWT secret from %s", secret.source)
     try:
-        services = await open_services(config.data_dir, settings.auth, secret.value)
+        checker = HomeAssistantAuth.from_environment()
+        services = await open_services(
+            config.data_dir,
+            settings.auth,
+            secret.value,
+            home_assistant=checker.check if checker is not None else None,
+        )
     except BaseException:
         sock.close()
         raise

@@ -10,6 +10,7 @@ SOURCE_SESSION = "session"
 SOURCE_API_KEY = "api_key"
 SOURCE_DISABLED = "disabled"  # auth.enabled is off: everyone is an anonymous admin
 SOURCE_INGRESS = "ingress"  # a Home Assistant user through the Supervisor's ingress
+SOURCE_PROXY = "proxy"  # a user an SSO proxy in front vouches for (header mode)
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,9 @@ class Identity:
     method: str  # SOURCE_SESSION, SOURCE_API_KEY, SOURCE_INGRESS or SOURCE_DISABLED
     session_id: str = ""
     paths: tuple[str, ...] = ()  # an API key limited to these forward-auth paths (webhooks)
+    email: str = ""  # known for users of an SSO proxy
+    name: str = ""
+    groups: tuple[str, ...] = ()
 
     @property
     def is_admin(self) -> bool:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from math import ceil
 
-from ..errors import TooManyRequests, Unauthorized
+from ..const import ROLE_ADMIN, ROLE_VIEWER
+from ..errors import BadRequest, TooManyRequests, Unauthorized
 from ..storage import users as store
 from ..storage.db import Database
 from ..storage.users import User
@@ -23,6 +26,10 @@ from .users import UserService
 MAX_USERNAME_KEY = 256
 MAX_LOGIN_FIELD = 1024
 INVALID_CREDENTIALS = "Invalid username or password"
+SOURCE_HOME_ASSISTANT = "homeassistant"
+_HA_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+HomeAssistantCheck = Callable[[str, str], Awaitable[bool]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +58,13 @@ class LoginService:
         sessions: SessionService,
         bus: EventBus,
         devices: DeviceCookies,
+        home_assistant: HomeAssistantCheck | None = None,
+        home_assistant_admins: tuple[str, ...] = (),
     ) -> None:
-        """Wire the parts."""
+        """Wire the parts; ``home_assistant`` checks Home Assistant accounts (the add-on)."""
         self.devices = devices
+        self.home_assistant = home_assistant
+        self._home_assistant_admins = frozenset(home_assistant_admins)
         self._db = db
         self._hasher = hasher
         self._guard = guard
@@ -95,6 +106,17 @@ class LoginService:
         device_id = device.device_id if trusted and device is not None else None
         return Attempt(client, key, self._sessions.directory.has_username(key), now, device_id)
 
+    async def _authenticate_home_assistant(
+        self, username: str, password: str, client: str, trusted: bool
+    ) -> User | None:
+        """The user a Home Assistant account logs in as, if Home Assistant says yes."""
+        if self.home_assistant is None or not _HA_NAME.fullmatch(username):
+            return None
+        if not await self.home_assistant(username, password):
+            return None
+        role = ROLE_ADMIN if username in self._home_assistant_admins else ROLE_VIEWER
+        return await self._users.home_assistant_user(username, role)
+
     async def check_password(
         self,
         username: str,
@@ -103,6 +125,7 @@ class LoginService:
         *,
         purpose: str = "login",
         device: Device | None = None,
+        source: str = "local",
     ) -> User:
         """Check limits, then credentials; the user as read when the password was checked."""
         attempt = self._attempt(username, client, device)
@@ -113,7 +136,12 @@ class LoginService:
         self._guard.begin(attempt)
         try:
             trusted = attempt.device is not None
-            user = await self._authenticate(username, password, client, trusted)
+            check = (
+                self._authenticate_home_assistant
+                if source == SOURCE_HOME_ASSISTANT
+                else self._authenticate
+            )
+            user = await check(username, password, client, trusted)
         except BaseException:
             self._guard.succeeded(attempt)  # not a verdict on the password: release the slot
             raise
@@ -132,9 +160,17 @@ class LoginService:
         client: str,
         user_agent: str = "",
         device: Device | None = None,
+        source: str = "local",
     ) -> Login:
-        """Log in: a checked password starts a new session, and the browser becomes known."""
-        user = await self.check_password(username, password, client, device=device)
+        """Log in: a checked password starts a new session, and the browser becomes known.
+
+        ``source`` ``homeassistant``: Home Assistant checks the password (the add-on only).
+        """
+        if source == SOURCE_HOME_ASSISTANT and self.home_assistant is None:
+            raise BadRequest(
+                "Signing in with Home Assistant works only in the add-on", key="no_homeassistant"
+            )
+        user = await self.check_password(username, password, client, device=device, source=source)
         result = await self._sessions.start(user, client, user_agent, events.LOGIN_SUCCEEDED)
         known = device is not None and device.username_key == lookup_key(user.username)
         return Login(result, None if known else self.devices.issue(user.username))

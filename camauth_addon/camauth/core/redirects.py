@@ -1,5 +1,11 @@
 r"""Return addresses: where a browser goes after logging in. One rule, judged here only.
 
+Besides paths on this host, an absolute ``http(s)`` URL is accepted when its host is the one
+the browser is on, or one listed in ``auth.return_domains``: an exact host name, or
+``.example.com`` for that domain and its subdomains (matched on a label boundary, so
+``evilexample.com`` and ``example.com.evil`` are not ``.example.com``).
+
+
 The login page does not judge an address itself: the server renders its verdict into the
 page, and the page's script follows it as it is. The rule: a path on this host, as the
 browser will read it. A browser reads ``//evil``, ``/\evil`` and ``/<tab>/evil`` as other
@@ -13,6 +19,7 @@ becomes ``/``.
 from __future__ import annotations
 
 import unicodedata
+from urllib.parse import SplitResult, urlsplit
 
 MAX_RETURN_LENGTH = 2048
 _DOT = frozenset({".", "%2e"})
@@ -59,3 +66,52 @@ def safe_return_path(value: str | None) -> str:
     if path.startswith("//"):
         return "/"
     return path + rest
+
+
+def domain_allowed(hostname: str, domains: tuple[str, ...]) -> bool:
+    """Whether a host name is one of ``domains`` (``.example.com``: it and its subdomains)."""
+    name = hostname.lower().rstrip(".")
+    for domain in domains:
+        if domain.startswith("."):
+            if name == domain[1:] or name.endswith(domain):
+                return True
+        elif name == domain:
+            return True
+    return False
+
+
+def _allowed_url(value: str, host: str, domains: tuple[str, ...]) -> SplitResult | None:
+    """The parts of an absolute http(s) URL of an allowed host, or None."""
+    if len(value) > MAX_RETURN_LENGTH or any(
+        unicodedata.category(ch) in ("Cc", "Cs") or ch == "\\" for ch in value
+    ):
+        return None
+    try:
+        parts = urlsplit(value)
+        hostname, port = parts.hostname or "", parts.port
+    except ValueError:  # a malformed port or IPv6 literal
+        return None
+    if parts.scheme not in ("http", "https") or parts.username is not None or not hostname:
+        return None
+    if port is not None and not 0 < port < 65536:
+        return None
+    if parts.netloc.lower() != host.lower() and not domain_allowed(hostname, domains):
+        return None
+    return parts
+
+
+def safe_return_address(value: str | None, host: str = "", domains: tuple[str, ...] = ()) -> str:
+    """A path on this host (see :func:`safe_return_path`), or an http(s) URL of an allowed host.
+
+    ``host`` is the host (and port) the browser is on; anything else becomes ``/``.
+    """
+    if not value or value.startswith("/"):
+        return safe_return_path(value)
+    parts = _allowed_url(value, host, domains)
+    path = safe_return_path(parts.path or "/") if parts is not None else "/"
+    if parts is None or (path == "/" and parts.path not in ("", "/")):
+        return "/"
+    rest = (f"?{parts.query}" if parts.query else "") + (
+        f"#{parts.fragment}" if parts.fragment else ""
+    )
+    return f"{parts.scheme}://{parts.netloc}{path}{rest}"

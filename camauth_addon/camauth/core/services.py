@@ -21,7 +21,7 @@ from .events import EventBus
 from .first_password import FirstPassword
 from .live import LiveConnections
 from .lockouts import LoginGuard
-from .logins import LoginService
+from .logins import HomeAssistantCheck, LoginService
 from .passwords import PasswordHasher
 from .rate_limit import parse_windows
 from .roles import RoleService
@@ -74,6 +74,7 @@ async def open_services(
     secret: str | None = None,
     *,
     hasher: PasswordHasher | None = None,
+    home_assistant: HomeAssistantCheck | None = None,
 ) -> Services:
     """Open the database in ``data_dir`` and build every service on it.
 
@@ -112,7 +113,17 @@ async def open_services(
         users=users,
         sessions=sessions,
         keys=keys,
-        logins=LoginService(db, hasher, guard, users, sessions, bus, DeviceCookies(secret)),
+        logins=LoginService(
+            db,
+            hasher,
+            guard,
+            users,
+            sessions,
+            bus,
+            DeviceCookies(secret),
+            home_assistant if auth.homeassistant_login else None,
+            auth.homeassistant_admins,
+        ),
         lockouts=guard,
         audit=audit,
         stats=stats,

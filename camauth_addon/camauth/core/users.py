@@ -177,6 +177,42 @@ class UserService:
         self._bus.publish(event)
         return user
 
+    async def home_assistant_user(self, username: str, role: str) -> User | None:
+        """The user a Home Assistant account logs in as (None: a local user has the name)."""
+        unusable = await self._hasher.hash(secrets.token_urlsafe(32))  # never a local login
+
+        def event_for(user: User, before: User | None) -> Event:
+            if before is None:
+                return make_event(
+                    events.USER_CREATED,
+                    username=user.username,
+                    role=user.role,
+                    by="homeassistant",
+                    source="homeassistant",
+                )
+            return make_event(
+                events.ROLE_CHANGED,
+                username=user.username,
+                old_role=before.role,
+                role=user.role,
+                by="homeassistant",
+                source="homeassistant",
+            )
+
+        user, event = await self._db.run(
+            store.home_assistant_user,
+            username,
+            role,
+            unusable,
+            event_for=event_for,
+            origin=self._origin,
+        )
+        if user is not None:
+            self._directory.set_principal(principal(user))
+        if event is not None:
+            self._bus.publish(event)
+        return user
+
     async def rehash(self, user: User, password: str) -> None:
         """Upgrade a stored hash to the current cost (after a successful check)."""
         new_hash = await self._hasher.hash(password)

@@ -26,6 +26,7 @@ class ConfigWarning:
 
 FORWARDED_FOR_UNTRUSTED: Final = "forwarded_for_untrusted"
 COOKIE_NOT_SECURE: Final = "cookie_secure_off_over_https"
+FORWARD_AUTH_UNTRUSTED: Final = "forward_auth_untrusted_proxy"
 
 
 class ConfigWarnings:
@@ -44,6 +45,18 @@ class ConfigWarnings:
             f"Requests from {peer} carry X-Forwarded-For, but {peer} is not in "
             "auth.trusted_proxies: every client behind that proxy shares one address, one rate "
             "limit and one lockout. Add the proxy's address to auth.trusted_proxies.",
+            {"peer": peer, "since": time.time()},
+        )
+
+    def forward_auth_from(self, peer: str) -> None:
+        """A proxy that is not trusted asked forward-auth about a request."""
+        if FORWARD_AUTH_UNTRUSTED in self._seen:
+            return
+        self._seen[FORWARD_AUTH_UNTRUSTED] = ConfigWarning(
+            FORWARD_AUTH_UNTRUSTED,
+            f"{peer} asks /api/auth about requests (X-Forwarded-Uri, X-Original-URI, …) but "
+            "is not in auth.trusted_proxies, so CamAuth cannot believe what it says and lets "
+            "only admins through. Add the proxy's address to auth.trusted_proxies.",
             {"peer": peer, "since": time.time()},
         )
 

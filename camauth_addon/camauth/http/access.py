@@ -70,7 +70,7 @@ def require_identity(request: web.Request) -> Identity:
     """The caller's identity, or 401 (400 when the credential itself was malformed)."""
     ctx = context(request)
     if ctx.identity is None:
-        if ctx.credential_error:
+        if ctx.credential_error:  # "" (a wrong proxy secret) is a plain 401
             raise BadRequest(ctx.credential_error, key="bad_credential")
         raise Unauthorized("Authentication required")
     return ctx.identity

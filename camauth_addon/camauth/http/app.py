@@ -15,6 +15,7 @@ from ..options import Settings
 from . import ws
 from .access import guarded
 from .app_keys import SERVICES, SETTINGS, WEBSOCKETS
+from .forwarded import RESERVED_PREFIX
 from .middlewares import (
     gateway_middleware,
     header_guard_middleware,
@@ -93,6 +94,9 @@ def create_app(settings: Settings, services: Services) -> web.Application:
     app[WEBSOCKETS] = set()
     app.on_shutdown.append(ws.close_websockets)
     for route in route_table(Pages()):
-        app.router.add_route(route.method, route.path, guarded(route))
+        handler = guarded(route)
+        app.router.add_route(route.method, route.path, handler)
+        # Also under /camauth/, so a camera UI served at / leaves CamAuth one prefix of its own.
+        app.router.add_route(route.method, RESERVED_PREFIX + route.path, handler)
     app.cleanup_ctx.append(_background)
     return app

@@ -20,8 +20,10 @@ from ..core.identity import Identity
 from ..core.paths import UnjudgeablePath, canonical_target, split_target
 from ..core.policy import ALLOW, Decision, Target, decide
 from ..core.redirects import safe_return_path
-from .app_keys import SERVICES
+from .app_keys import SERVICES, SETTINGS
+from .client_ip import peer_is_trusted
 from .context import context
+from .forwarded import RESERVED_PREFIX, original
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -30,6 +32,9 @@ _METHOD_HEADERS = ("X-Forwarded-Method", "X-Original-Method")
 _URI_HEADERS = ("X-Forwarded-Uri", "X-Original-URI", "X-Original-URL")
 
 FORWARD_AUTH_PATH = "/api/auth"
+FORWARD_AUTH_PATHS = frozenset({FORWARD_AUTH_PATH, "/camauth" + FORWARD_AUTH_PATH})
+# Headers that describe the proxied request: believed only from a trusted proxy.
+_FORWARDING = (*_METHOD_HEADERS, *_URI_HEADERS)
 
 
 def original_methods(request: web.Request) -> set[str]:
@@ -64,34 +69,80 @@ def original_targets(request: web.Request) -> set[tuple[str, str]] | None:
         return None
 
 
-def return_path(request: web.Request) -> str:
-    """The address the user wanted, to come back to after logging in."""
+def _first_uri(request: web.Request) -> tuple[str, str] | None:
+    """The name and value of the first header naming the proxied request, if any."""
     for name in _URI_HEADERS:
         value = request.headers.get(name)
         if value:
-            if name == "X-Original-URL":  # a full URL by convention: keep its path and query
-                try:
-                    path, query = split_target(value)
-                except UnjudgeablePath:
-                    return "/"
-                value = path + (f"?{query}" if query else "")
-            return safe_return_path(value)
-    return "/"
+            return name, value
+    return None
+
+
+def return_address(request: web.Request, absolute: bool) -> str:
+    """The address the user wanted: a path on this host, or (``absolute``) the whole URL."""
+    found = _first_uri(request)
+    if found is None:
+        return "/"
+    name, value = found
+    try:
+        path, query = split_target(value)
+    except UnjudgeablePath:
+        return "/"
+    if name != "X-Original-URL" and not value.startswith("/"):
+        return "/"  # only X-Original-URL may be a full URL
+    target = safe_return_path(path + (f"?{query}" if query else ""))
+    if not absolute or target == "/":
+        return target
+    if name == "X-Original-URL" and "://" in value:
+        return value if safe_return_path(target) == target else "/"
+    told = original(request)
+    return f"{told.scheme}://{told.host}{target}"
 
 
 def login_location(request: web.Request) -> str:
-    """The login page, carrying the return address."""
-    target = return_path(request)
-    return LOGIN_PATH if target == "/" else f"{LOGIN_PATH}?rd={quote(target, safe='')}"
+    """The login page (``auth.login_url``, else ``/camauth/login``), with the return address."""
+    login = request.app[SETTINGS].auth.login_url or RESERVED_PREFIX + LOGIN_PATH
+    target = return_address(request, absolute="://" in login)
+    if target == "/":
+        return login
+    separator = "&" if "?" in login else "?"
+    return f"{login}{separator}rd={quote(target, safe='')}"
 
 
 _UNAUTHORIZED_JSON = b'{"error": "Authentication required", "code": "unauthorized"}'
 
 
+def is_navigation(request: web.Request) -> bool:
+    """Whether a browser is loading a page (not a script's API call, which gets a plain 401).
+
+    Frigate's frontend treats a redirect on an API call as a logout, so only navigations are
+    sent to the login page.
+    """
+    headers = request.headers
+    if "text/html" not in headers.get("Accept", "") or "X-Requested-With" in headers:
+        return False
+    return headers.get("Sec-Fetch-Mode", "navigate").lower() == "navigate"
+
+
+def redirects_browsers(request: web.Request) -> bool:
+    """Traefik and Caddy show a 302 to the browser; nginx needs a 401 for ``error_page``.
+
+    ``?proxy=nginx`` or ``?proxy=traefik`` (or ``caddy``) on the forward-auth URL says which;
+    without it, a proxy that names the request in ``X-Forwarded-Uri`` is taken for Traefik or
+    Caddy, and any other for nginx.
+    """
+    told = request.query.get("proxy", "").lower()
+    if told in ("traefik", "caddy"):
+        return True
+    return told != "nginx" and "X-Forwarded-Uri" in request.headers
+
+
 def _unauthorized(request: web.Request) -> web.Response:
-    if "text/html" not in request.headers.get("Accept", ""):
+    if not is_navigation(request):
         return web.Response(status=401, body=_UNAUTHORIZED_JSON, content_type="application/json")
     location = login_location(request)
+    if redirects_browsers(request):
+        return web.Response(status=302, headers={"Location": location})
     # Browsers follow Location only on 3xx, so the 401 page also points there itself.
     escaped = html.escape(location, quote=True)
     page = (
@@ -123,11 +174,36 @@ def _verdict(identity: Identity, request: web.Request) -> Decision | None:
     return decision
 
 
+def _untrusted(request: web.Request, identity: Identity) -> web.Response:
+    """The proxy asking is not a trusted one: nothing it says about the request is believed."""
+    request.app[SERVICES].warnings.forward_auth_from(request.remote or "unknown")
+    if identity.is_admin and not identity.paths:  # may do anything: nothing to judge
+        return _allowed(identity)
+    return _forbidden(
+        "The proxy asking is not in auth.trusted_proxies: its request cannot be judged",
+        "untrusted_proxy",
+    )
+
+
+def _allowed(identity: Identity) -> web.Response:
+    headers = {"Remote-User": identity.username, "Remote-Role": identity.role}
+    if identity.groups:
+        headers["Remote-Groups"] = ",".join(identity.groups)
+    if identity.email:
+        headers["Remote-Email"] = identity.email
+    if identity.name:
+        headers["Remote-Name"] = identity.name
+    return web.Response(status=200, headers=headers)
+
+
 def _decide(request: web.Request) -> web.Response:
     ctx = context(request)
     identity = ctx.identity or ctx.webhook
     if identity is None:  # nobody to judge: log in first, whatever the path
         return _unauthorized(request)
+    trusted = peer_is_trusted(request, request.app[SETTINGS].auth.trusted_proxies)
+    if not trusted and any(name in request.headers for name in _FORWARDING):
+        return _untrusted(request, identity)
     decision = _verdict(identity, request)
     if decision is None:
         return _forbidden("Path refused: it cannot be judged unambiguously", "path_refused")
@@ -135,8 +211,7 @@ def _decide(request: web.Request) -> web.Response:
         return _unauthorized(request)
     if not decision.allowed:
         return _forbidden(decision.reason, decision.key)
-    headers = {"Remote-User": identity.username, "Remote-Role": identity.role}
-    return web.Response(status=200, headers=headers)
+    return _allowed(identity)
 
 
 def decide_forward_auth(request: web.Request) -> web.Response:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from ..core.identity import SOURCE_INGRESS
+from ..core.identity import SOURCE_INGRESS, SOURCE_PROXY
 from ..core.live import ACCESS_LOST, CREDENTIAL_ENDED, Close, CloseReason
 from ..core.policy import Target, decide
 from .app_keys import SERVICES, SETTINGS
@@ -20,8 +20,8 @@ def watch_access(request: web.Request, target: Target, close: Close) -> Callable
     Returns the function that stops watching (call it when the connection ends).
     """
     services = request.app[SERVICES]
-    if context(request).source == SOURCE_INGRESS:
-        return lambda: None  # Home Assistant's user: nothing in CamAuth can revoke it
+    if context(request).source in (SOURCE_INGRESS, SOURCE_PROXY):
+        return lambda: None  # Home Assistant's or the SSO proxy's user: CamAuth cannot revoke it
     credential = context(request).credential
     enabled = request.app[SETTINGS].auth.enabled
 

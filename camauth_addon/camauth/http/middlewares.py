@@ -8,15 +8,16 @@ import time
 from aiohttp import http_parser, web
 
 from ..const import ROLE_ADMIN
-from ..core.identity import SOURCE_DISABLED, Identity
-from ..errors import CamAuthError
+from ..core.identity import SOURCE_DISABLED, SOURCE_PROXY, Identity
+from ..errors import BadRequest, CamAuthError, Unauthorized
 from .access import Handler
 from .app_keys import SERVICES, SETTINGS
 from .client_ip import client_address, peer_is_trusted
 from .context import RequestContext, set_context
 from .credentials import read_credential
-from .forward_auth import FORWARD_AUTH_PATH, decide_forward_auth
+from .forward_auth import FORWARD_AUTH_PATHS, decide_forward_auth
 from .responses import json_error, set_session_cookie
+from .sso import proxy_identity
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -48,10 +49,26 @@ async def _render_errors(request: web.Request, handler: Handler) -> web.StreamRe
         return json_error(500, "Internal server error", key="internal_error")
 
 
+def _vouched(request: web.Request, ctx: RequestContext) -> Identity | None:
+    """The SSO proxy's user, if a trusted proxy vouches for one (see http/sso.py)."""
+    try:
+        return proxy_identity(request, request.app[SETTINGS])
+    except BadRequest as err:
+        ctx.credential_error = err.message
+    except Unauthorized:  # a wrong proxy secret: nobody, and never the anonymous admin
+        ctx.credential_error = ""
+    return None
+
+
 def identify(request: web.Request, ctx: RequestContext) -> None:
     """Fill in who is making the request (never decide access)."""
-    if not request.app[SETTINGS].auth.enabled:
-        ctx.identity = ANONYMOUS_ADMIN
+    vouched = _vouched(request, ctx)
+    if vouched is not None:
+        ctx.source = SOURCE_PROXY
+    if ctx.credential_error is not None:
+        return
+    if not request.app[SETTINGS].auth.enabled:  # the proxy in front decides, as in Frigate
+        ctx.identity = vouched or ANONYMOUS_ADMIN
         return
     try:
         credential = read_credential(request)
@@ -59,9 +76,11 @@ def identify(request: web.Request, ctx: RequestContext) -> None:
         ctx.credential_error = err.message
         return
     if credential is None:
+        ctx.identity = vouched
         return
     found = request.app[SERVICES].authenticator.authenticate(credential, time.time())
     if found is None:
+        ctx.identity = vouched
         return
     ctx.source, ctx.credential = credential.source, credential
     if found.identity.paths:  # webhook keys are only ever looked at by forward-auth
@@ -121,7 +140,7 @@ async def gateway_middleware(request: web.Request, handler: Handler) -> web.Stre
     One layer instead of several, because every camera request passes through here.
     """
     ctx = _context(request)
-    if request.path == FORWARD_AUTH_PATH:
+    if request.path in FORWARD_AUTH_PATHS:
         response: web.StreamResponse = decide_forward_auth(request)
         if response.status != 200:  # Traefik and Caddy show refusals to the browser
             add_security_headers(request, response)

@@ -23,7 +23,7 @@ from typing import Any
 
 import voluptuous as vol
 
-from ..const import API_KEY_HEADER, COOKIE_NAME, LOGIN_PATH, ROLES, SAFE_METHODS, VERSION
+from ..const import API_KEY_HEADER, COOKIE_NAME, ROLES, SAFE_METHODS, VERSION
 from ..core.api_keys import MAX_PATHS, NAME_PATTERN, PATH_PREFIX, validate_name, validate_paths
 from ..core.names import USERNAME_PATTERN, USERNAME_RULE, validate_username
 from ..core.policy import NEEDS_ADMIN, NEEDS_LOGIN, NEEDS_SESSION, Access
@@ -76,6 +76,7 @@ TAGS = {
     "roles": ("roles", "Roles, their rules and cameras, and the presets (admin)."),
     "sessions": ("sessions", "Who is signed in, and ending a session (admin)."),
     "onboarding": ("panel", "What only the Home Assistant panel (ingress) may ask."),
+    "mediamtx": ("forward-auth", ""),
 }
 
 STATUS_TEXT = {
@@ -90,6 +91,7 @@ STATUS_TEXT = {
     413: "The body is too large.",
     415: "The body is not JSON.",
     429: "Rate limited or busy; `Retry-After` says when to come back.",
+    503: "A service CamAuth depends on (the Supervisor) did not answer.",
 }
 
 # The errors of reading a JSON body (http/request.py read_json, and aiohttp's size limit).
@@ -217,11 +219,21 @@ HEADERS: dict[str, tuple[str, dict[str, Any]]] = {
     "LoginLocation": (
         "Location",
         {
-            "description": "Only for browser navigations (`Accept` containing `text/html`): the "
-            f"login page, with `rd` carrying the path asked for when it is not `/` "
-            f"(`{LOGIN_PATH}?rd=%2Fcameras%3Fid%3D1`). Always a path on this host.",
+            "description": "Only for browser navigations (`Accept` containing `text/html`, not "
+            "an XHR or fetch): the login page (`auth.login_url`, else `/camauth/login`), with "
+            "`rd` carrying the address asked for when it is not `/` "
+            "(`/camauth/login?rd=%2Fcameras%3Fid%3D1`): a path on the same host, or the whole "
+            "URL when the login page is on another host.",
             "required": False,
-            "schema": {"type": "string", "pattern": f"^{LOGIN_PATH}(\\?rd=.*)?$"},
+            "schema": {"type": "string"},
+        },
+    ),
+    "LoginRedirect": (
+        "Location",
+        {
+            "description": "The login page, as for the 401's `Location`.",
+            "required": True,
+            "schema": {"type": "string"},
         },
     ),
     "Upgrade": (
@@ -469,13 +481,14 @@ def _error_response(route: Route, failures: list[Failure], builder: _Builder) ->
         answer["headers"] = {name: reference}
         answer["description"] += (
             "\n\nJSON for API clients; for browser navigations (`Accept` containing "
-            "`text/html`) a small HTML page that sends the browser to the login page, and "
-            "`Location`."
+            "`text/html`) that nginx asks about, a small HTML page that sends the browser to "
+            "the login page, and `Location` for `error_page 401`."
         )
         page = (
             "<!doctype html><meta charset=utf-8><title>Login required</title>"
-            '<meta http-equiv="refresh" content="0;url=/login?rd=%2Fcameras">'
-            '<p>Login required. <a href="/login?rd=%2Fcameras">Continue to the login page</a>.</p>'
+            '<meta http-equiv="refresh" content="0;url=/camauth/login?rd=%2Fcameras">'
+            '<p>Login required. <a href="/camauth/login?rd=%2Fcameras">Continue to the login '
+            "page</a>.</p>"
         )
         answer["content"]["text/html"] = {"schema": {"type": "string"}, "example": page}
     return answer
@@ -557,8 +570,8 @@ def _operation(route: Route, operation_id: str, builder: _Builder) -> dict[str, 
                 }
             )
     replies = [reply for reply in route.responses if isinstance(reply, Reply)]
-    if len(replies) != 1:
-        raise ValueError(f"{route.method} {route.path}: name exactly one Reply")
+    if len([reply for reply in replies if reply.status < 300]) != 1:
+        raise ValueError(f"{route.method} {route.path}: name exactly one successful Reply")
     if replies[0].status == 101:
         parameters += [
             {"name": name, "in": "header", "required": True, "schema": schema}
@@ -576,7 +589,7 @@ def _operation(route: Route, operation_id: str, builder: _Builder) -> dict[str, 
         [*_generic_failures(route, builder)]
         + [failure for failure in route.responses if isinstance(failure, Failure)]
     )
-    responses = {str(replies[0].status): _success_response(route, replies[0], builder)}
+    responses = {str(reply.status): _success_response(route, reply, builder) for reply in replies}
     for status in sorted({failure.status for failure in failures}):
         chosen = [failure for failure in failures if failure.status == status]
         responses[str(status)] = _error_response(route, chosen, builder)

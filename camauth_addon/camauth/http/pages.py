@@ -16,9 +16,11 @@ from typing import Any
 from aiohttp import web
 
 from ..const import LOGIN_PATH
-from ..core.redirects import safe_return_path
+from ..core.redirects import safe_return_address
 from ..errors import Forbidden
+from .app_keys import SETTINGS
 from .context import context
+from .forwarded import base_of, original
 from .i18n import pick_language, strings, text
 
 _TYPES = {
@@ -59,7 +61,7 @@ class Pages:
     def render(self, request: web.Request, name: str, **values: str) -> web.Response:
         """A page in the visitor's language, its placeholders filled in and escaped."""
         lang = pick_language(request.headers.get("Accept-Language"))
-        values = {"lang": lang, "base": context(request).base, **values}
+        values = {"lang": lang, "base": base_of(request), **values}
 
         def fill(match: re.Match[str]) -> str:
             kind, key = match.group(1), match.group(2)
@@ -83,7 +85,9 @@ class Pages:
 
     async def login(self, request: web.Request) -> web.Response:
         """The login form, carrying the judged return address (``rd``)."""
-        return_to = safe_return_path(request.query.get("rd"))
+        auth = request.app[SETTINGS].auth
+        host = original(request).host
+        return_to = safe_return_address(request.query.get("rd"), host, auth.return_domains)
         return self.render(request, "login.html", return_to=return_to)
 
     async def logout(self, request: web.Request) -> web.Response:
@@ -94,14 +98,14 @@ class Pages:
         """The admin panel, for admins; a browser without a session signs in first."""
         identity = context(request).identity
         if identity is None:
-            raise web.HTTPFound(f"{context(request).base}{LOGIN_PATH}?rd=%2Fadmin")
+            raise web.HTTPFound(f"{base_of(request)}{LOGIN_PATH}?rd=%2Fadmin")
         if not identity.is_admin:
             raise Forbidden("Admin role required", key="admin_required")
         return self.render(request, "panel.html")
 
     async def root(self, request: web.Request) -> web.Response:
         """Nothing lives at the root: go to the login page."""
-        raise web.HTTPFound(f"{context(request).base}{LOGIN_PATH}")
+        raise web.HTTPFound(f"{base_of(request)}{LOGIN_PATH}")
 
     async def asset(self, request: web.Request) -> web.Response:
         """A bundled script, stylesheet or image."""

@@ -41,6 +41,7 @@ def set_session_cookie(
         httponly=True,
         samesite="Lax",
         secure=auth.cookie_secure,
+        domain=auth.cookie_domain or None,  # one login for the camera UIs on its subdomains
     )
 
 
@@ -60,5 +61,10 @@ def set_device_cookie(response: web.StreamResponse, value: str, auth: AuthSettin
 def clear_session_cookie(response: web.StreamResponse, auth: AuthSettings) -> None:
     """Remove the cookie from the browser."""
     response.del_cookie(
-        COOKIE_NAME, path="/", httponly=True, samesite="Lax", secure=auth.cookie_secure
+        COOKIE_NAME,
+        path="/",
+        httponly=True,
+        samesite="Lax",
+        secure=auth.cookie_secure,
+        domain=auth.cookie_domain or None,
     )

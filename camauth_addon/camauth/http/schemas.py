@@ -21,7 +21,7 @@ from ..core.identity import SOURCE_API_KEY, SOURCE_DISABLED, SOURCE_SESSION
 from ..core.lockouts import KIND_CLIENT, KIND_USERNAME
 from ..core.logins import INVALID_CREDENTIALS
 from ..core.passwords import MAX_LENGTH, MIN_LENGTH
-from ..core.policy import OUTSIDE_PATHS, READ_ONLY
+from ..core.policy import NOT_IN_ROLE, OUTSIDE_PATHS, READ_ONLY
 from ..core.roles import ROLE_NAME
 from ..core.warnings import COOKIE_NOT_SECURE, FORWARDED_FOR_UNTRUSTED
 
@@ -138,10 +138,21 @@ AUTH_STATUS = shape(
         vol.Required(
             "logout_url", description="`proxy.logout_url`, or null when none is set."
         ): vol.Any(None, str),
+        vol.Required(
+            "homeassistant_login",
+            description="Whether Home Assistant accounts can sign in (the add-on, with "
+            "`auth.homeassistant_login` on).",
+        ): bool,
         "version": str,
     },
     "Whether authentication is on, and where to log in and out.",
-    example={"auth_enabled": True, "login_url": "/login", "logout_url": None, "version": VERSION},
+    example={
+        "auth_enabled": True,
+        "login_url": "/login",
+        "logout_url": None,
+        "homeassistant_login": False,
+        "version": VERSION,
+    },
 )
 DOCUMENT = shape("OpenApiDocument", {}, "This document.", extra=vol.ALLOW_EXTRA)
 
@@ -186,9 +197,18 @@ PROFILE = shape(
 )
 USER = shape(
     "User",
-    {"username": str, "role": ROLE, vol.Required("created_at", description=SECONDS): float},
+    {
+        "username": str,
+        "role": ROLE,
+        vol.Required("created_at", description=SECONDS): float,
+        vol.Required(
+            "source",
+            description="`local`, or `homeassistant` for a Home Assistant account (its "
+            "password is Home Assistant's).",
+        ): vol.In(["local", "homeassistant"]),
+    },
     "A user; never the password or its hash.",
-    example={"username": "alice", "role": "viewer", "created_at": 1767225600.0},
+    example={"username": "alice", "role": "viewer", "created_at": 1767225600.0, "source": "local"},
 )
 PASSWORD_RESET_RESULT = shape(
     "PasswordResetResult",
@@ -511,6 +531,36 @@ INVALID_LOGIN = Failure(
     401, INVALID_CREDENTIALS, "invalid_credentials", "any wrong name or password, alike"
 )
 WRONG_PASSWORD = Failure(401, "Current password is incorrect", "wrong_password")
+MEDIAMTX_UNAUTHORIZED = Failure(
+    401,
+    "Authentication required",
+    "unauthorized",
+    "no token, key or username, or a token or key that is not (or no longer) valid",
+)
+MEDIAMTX_REFUSED = Failure(
+    403,
+    "Not allowed to publish front_door",
+    "not_in_role",
+    "the identity's role does not allow this action on this path",
+)
+MEDIAMTX_PATH = Failure(
+    403,
+    "Not a MediaMTX path CamAuth can judge",
+    "path_refused",
+    "the path has characters MediaMTX path names do not, or dot segments",
+)
+NO_HOME_ASSISTANT = Failure(
+    400,
+    "Signing in with Home Assistant works only in the add-on",
+    "no_homeassistant",
+    "`source` is `homeassistant` outside the add-on, or with `auth.homeassistant_login` off",
+)
+HOME_ASSISTANT_UNAVAILABLE = Failure(
+    503,
+    "Home Assistant cannot check passwords right now; try again shortly",
+    "homeassistant_unavailable",
+    "the Supervisor did not answer the password check",
+)
 RATE_LIMITED = Failure(
     429,
     "Too many failed logins, try again later",
@@ -538,8 +588,18 @@ WEAK_PASSWORD = (
 VIEWER_READ_ONLY = Failure(
     403, READ_ONLY.reason, READ_ONLY.key, "a viewer's proxied request with an unsafe method"
 )
+NOT_IN_ROLE_FAILURE = Failure(
+    403, NOT_IN_ROLE.reason, NOT_IN_ROLE.key, "a custom role with no rule or preset for it"
+)
 OUTSIDE_KEY_PATHS = Failure(
     403, OUTSIDE_PATHS.reason, OUTSIDE_PATHS.key, "a webhook key outside its `paths`"
+)
+UNTRUSTED_PROXY = Failure(
+    403,
+    "The proxy asking is not in auth.trusted_proxies: its request cannot be judged",
+    "untrusted_proxy",
+    "headers describing the proxied request came from a peer not in `auth.trusted_proxies` "
+    "(only admins pass then)",
 )
 PATH_REFUSED = Failure(
     403,

@@ -8,6 +8,23 @@ function returnPath() {
   return document.querySelector('meta[name="camauth-return-to"]').content || "/";
 }
 
+// Whose password it is: CamAuth's own ("local"), or Home Assistant's (the add-on).
+let source = "local";
+
+function toggleHomeAssistant(event) {
+  const button = event.target;
+  source = source === "local" ? "homeassistant" : "local";
+  button.setAttribute("aria-pressed", String(source === "homeassistant"));
+  button.textContent = source === "homeassistant" ? button.dataset.on : button.dataset.off;
+}
+
+async function offerHomeAssistant() {
+  const response = await camauth.api("GET", "/api/auth/status");
+  if (response.ok && (await response.json()).homeassistant_login) {
+    document.getElementById("with-homeassistant").hidden = false;
+  }
+}
+
 function show(text) {
   document.getElementById("message").textContent = text;
 }
@@ -22,6 +39,7 @@ async function signIn(event) {
     const response = await camauth.api("POST", "/api/login", {
       username: form.username.value,
       password: form.password.value,
+      source,
     });
     if (response.ok) {
       window.location.assign(returnPath());
@@ -60,6 +78,8 @@ async function signOut() {
 document.addEventListener("DOMContentLoaded", () => {
   document.getElementById("login").addEventListener("submit", signIn);
   document.getElementById("logout").addEventListener("click", signOut);
+  document.getElementById("with-homeassistant").addEventListener("click", toggleHomeAssistant);
+  offerHomeAssistant();
   document.getElementById("continue").addEventListener("click", () => {
     window.location.assign(returnPath());
   });

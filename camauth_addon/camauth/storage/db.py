@@ -126,6 +126,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             updated_at REAL NOT NULL
         )""",
     ),
+    (
+        # Where a user's password is checked: here ('local') or by Home Assistant.
+        "ALTER TABLE users ADD COLUMN source TEXT NOT NULL DEFAULT 'local'",
+    ),
 )
 
 PRIVATE = 0o600

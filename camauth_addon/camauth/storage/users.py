@@ -28,10 +28,16 @@ class User:
     created_at: float
     password_changed_at: float
     generation: int  # bumped when the password changes or every session is revoked
+    source: str = "local"  # "homeassistant": Home Assistant checks the password
 
     def as_json(self) -> dict[str, Any]:
         """The public view of a user (never the hash)."""
-        return {"username": self.username, "role": self.role, "created_at": self.created_at}
+        return {
+            "username": self.username,
+            "role": self.role,
+            "created_at": self.created_at,
+            "source": self.source,
+        }
 
 
 EventFor = Callable[[User], Event]
@@ -47,6 +53,7 @@ def _user(row: sqlite3.Row) -> User:
         created_at=row["created_at"],
         password_changed_at=row["password_changed_at"],
         generation=row["generation"],
+        source=row["source"],
     )
 
 
@@ -183,3 +190,38 @@ def delete_user(
         conn.execute("DELETE FROM users WHERE id = ?", (user.id,))
         event = insert_event(conn, event_for(user), origin)
     return user, event
+
+
+def home_assistant_user(
+    conn: sqlite3.Connection,
+    username: str,
+    role: str,
+    password_hash: str,
+    *,
+    event_for: Callable[[User, User | None], Event],
+    origin: str,
+) -> tuple[User | None, Event | None]:
+    """The user a Home Assistant account logs in as, created or given its role now.
+
+    ``event_for(user, before)``: the event of the change (``before`` is None for a new user).
+
+    None when a local user has that name: Home Assistant cannot vouch for a CamAuth account.
+    """
+    with transaction(conn):
+        user = get_user(conn, username)
+        if user is not None and user.source != "homeassistant":
+            return None, None
+        if user is not None and user.role == role:
+            return user, None
+        now = time.time()
+        if user is None:
+            conn.execute(
+                "INSERT INTO users (username, username_key, role, password_hash, created_at,"
+                " password_changed_at, source) VALUES (?, ?, ?, ?, ?, ?, 'homeassistant')",
+                (username, lookup_key(username), role, password_hash, now, now),
+            )
+        else:
+            conn.execute("UPDATE users SET role = ? WHERE id = ?", (role, user.id))
+        current = require_user(conn, username)
+        event = insert_event(conn, event_for(current, user), origin)
+    return current, event

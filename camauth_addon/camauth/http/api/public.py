@@ -7,7 +7,7 @@ from importlib import resources
 from aiohttp import web
 
 from ...const import LOGIN_PATH, VERSION
-from ..app_keys import SETTINGS
+from ..app_keys import SERVICES, SETTINGS
 
 
 async def health(request: web.Request) -> web.Response:
@@ -28,6 +28,7 @@ async def auth_status(request: web.Request) -> web.Response:
             "auth_enabled": settings.auth.enabled,
             "login_url": LOGIN_PATH,
             "logout_url": settings.proxy.logout_url or None,
+            "homeassistant_login": request.app[SERVICES].logins.home_assistant is not None,
             "version": VERSION,
         }
     )

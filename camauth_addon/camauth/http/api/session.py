@@ -21,6 +21,11 @@ LOGIN_SCHEMA = vol.Schema(
     {
         vol.Required("username"): vol.All(str, vol.Length(max=1024)),
         vol.Required("password"): vol.All(str, vol.Length(max=4 * MAX_LENGTH)),
+        vol.Optional(
+            "source",
+            default="local",
+            description="`homeassistant`: Home Assistant checks the password (the add-on).",
+        ): vol.In(["local", "homeassistant"]),
     },
     extra=vol.REMOVE_EXTRA,
 )
@@ -53,7 +58,7 @@ async def login(request: web.Request) -> web.Response:
     logins.check_client(client, device)
     body = await read_json(request, LOGIN_SCHEMA)
     done = await logins.login(
-        body["username"], body["password"], client, user_agent(request), device
+        body["username"], body["password"], client, user_agent(request), device, body["source"]
     )
     response = web.json_response(done.result.as_json())
     auth = request.app[SETTINGS].auth
