@@ -23,11 +23,11 @@ async function signIn(event) {
       username: form.username.value,
       password: form.password.value,
     });
+    const body = await response.json().catch(() => ({}));
     if (response.ok) {
       window.location.assign(returnPath());
       return;
     }
-    const body = await response.json().catch(() => ({}));
     const retry = response.headers.get("Retry-After");
     if (response.status === 429 && body.code === "rate_limited") {
       show(camauth.t("login.locked_out", { wait: camauth.wait(retry) }));
@@ -41,19 +41,23 @@ async function signIn(event) {
   }
 }
 
-async function showSession() {
-  const response = await camauth.api("GET", "/api/profile");
-  if (!response.ok) {
+// Signed in already? The server names the visitor in the page (no request that could fail).
+function showSession() {
+  const meta = (name) => document.querySelector(`meta[name="${name}"]`).content;
+  const username = meta("camauth-username");
+  if (!username) {
     return;
   }
-  const profile = await response.json();
-  document.getElementById("who").textContent = camauth.t("login.signed_in_as", profile);
+  document.getElementById("who").textContent = camauth.t("login.signed_in_as", {
+    username,
+    role: meta("camauth-role"),
+  });
   document.getElementById("login").hidden = true;
   document.getElementById("signed-in").hidden = false;
 }
 
 async function signOut() {
-  await camauth.api("POST", "/api/logout");
+  await (await camauth.api("POST", "/api/logout")).text(); // read to the end before leaving
   window.location.reload();
 }
 
