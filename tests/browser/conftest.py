@@ -143,3 +143,28 @@ async def screenshot(page: Page, name: str, **options: Any) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     await page.screenshot(path=str(path), **options)
     return path
+
+
+async def sign_in(page: Page, username: str, password: str) -> None:
+    """Fill in and send the login form of the page shown."""
+    await page.fill("#username", username)
+    await page.fill("#password", password)
+    await page.click("#login button[type=submit]")
+
+
+async def open_panel(page: Page, camauth: Service, username: str, password: str) -> None:
+    """Go to /admin, sign in on the login page it leads to, and wait for the live panel."""
+    await page.goto(camauth.url("/admin"))
+    await page.wait_for_url(camauth.url("/login?rd=%2Fadmin"))
+    await sign_in(page, username, password)
+    await page.wait_for_url(re.compile(re.escape(camauth.url("/admin")) + r"(#\w+)?$"))
+    await page.locator("#live.on").wait_for()
+    await page.locator("#user-list table").wait_for()
+
+
+async def no_horizontal_scrolling(page: Page) -> bool:
+    """Whether the page fits the viewport's width."""
+    width: list[int] = await page.evaluate(
+        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    return width[0] <= width[1]

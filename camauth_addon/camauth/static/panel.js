@@ -125,8 +125,13 @@ const roleName = (role) => t(`panel.roles.${role}`);
 
 // --- talking to CamAuth -----------------------------------------------------------------
 
+// While one's own password changes, other calls wait: the old session ends with the change,
+// and the browser holds the new one only when the answer is in.
+let quiet = null;
+
 // Every API call: {ok, status, data}. A lost session on the gateway goes to the login page.
-async function call(method, path, body) {
+async function call(method, path, body, { first = false } = {}) {
+  if (quiet && !first) await quiet;
   let response;
   try {
     response = await camauth.api(method, path, body);
@@ -134,7 +139,8 @@ async function call(method, path, body) {
     return { ok: false, status: 0, data: null };
   }
   const data = await response.json().catch(() => null);
-  if (response.status === 401 && !state.ingress) {
+  // A 401 means this browser's session has ended, unless it is about a password it sent.
+  if (response.status === 401 && !state.ingress && data?.code !== "wrong_password") {
     signInAgain();
   }
   return { ok: response.ok, status: response.status, data };
@@ -237,9 +243,15 @@ function askPassword(username) {
       event.preventDefault();
       const button = form.querySelector("button[type=submit]");
       button.disabled = true;
-      const result = own
-        ? await call("PUT", "/api/auth/password", { old_password: current.value, password: input.value })
-        : await call("PUT", `/api/users/${encodeURIComponent(username)}/password`, { password: input.value });
+      let result;
+      if (own) {
+        const body = { old_password: current.value, password: input.value };
+        quiet = call("PUT", "/api/auth/password", body, { first: true });
+        result = await quiet;
+        quiet = null;
+      } else {
+        result = await call("PUT", `/api/users/${encodeURIComponent(username)}/password`, { password: input.value });
+      }
       button.disabled = false;
       if (!result.ok) {
         message.textContent = problem(result);
@@ -740,7 +752,7 @@ function renderLockouts() {
     { title: t("panel.actions.title"), label: false, className: "actions" },
   ];
   replaceList(byId("lockout-list"), table(columns, rows, t("panel.lockouts.none")));
-  byId("lift-all").hidden = state.lockouts.length < 2;
+  byId("lift-all").hidden = state.lockouts.length === 0;
 }
 
 function tick() {
@@ -988,6 +1000,7 @@ function connect() {
     // 4001: the credential ended (a new password gives this browser a new session: look);
     // 4003: no longer an admin.
     if (event.code === 4001 || event.code === 4003) {
+      setLive("connecting");
       recheckAccess();
       return;
     }
