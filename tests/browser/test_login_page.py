@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from urllib.parse import quote, urlsplit
 
-from playwright.async_api import Page
+from playwright.async_api import Page, expect
 
 from camauth.core.redirects import safe_return_path
 from tests.data import DATA
-from tests.service.conftest import ADMIN_PASSWORD, Service
+from tests.service.conftest import ADMIN_PASSWORD, Service, ServiceFactory, with_auth
 
 from .conftest import PageFactory
 
@@ -49,6 +49,29 @@ async def test_wrong_password_is_reported(service: Service, open_page: PageFacto
     await message.wait_for(state="visible")
     assert await message.text_content() == "Wrong username or password."
     assert page.url == service.url("/login")
+
+
+async def test_a_lockout_says_how_long_to_wait(
+    start_service: ServiceFactory, open_page: PageFactory
+) -> None:
+    service = await start_service(with_auth(failed_login_rate_limit="1/minute"))
+    watched = await open_page()
+    watched.expect(401, "/api/login")
+    watched.expect(429, "/api/login")
+    page = watched.page
+    await page.goto(service.url("/login"))
+    await _sign_in(page, "admin", "not the password at all")
+    await expect(page.locator("#message")).to_have_text("Wrong username or password.")
+    async with page.expect_response(lambda answer: answer.status == 429) as refused:
+        await page.click("#login button[type=submit]")
+    wait = int((await refused.value).headers["retry-after"])
+    assert 0 < wait <= 60
+    await expect(page.locator("#message")).to_have_text(
+        f"Too many failed logins. Try again in {wait} s."
+    )
+    # The form stays usable, and the message is announced (role=alert).
+    assert await page.get_by_role("alert").text_content() == await page.text_content("#message")
+    await expect(page.locator("#login button[type=submit]")).to_be_enabled()
 
 
 async def test_signed_in_view_and_sign_out(service: Service, open_page: PageFactory) -> None:
