@@ -57,15 +57,17 @@ function h(tag, props = {}, ...children) {
 }
 
 const dateTime = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short" });
+const exactTime = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "medium" });
 const longDateTime = new Intl.DateTimeFormat(lang, { dateStyle: "full", timeStyle: "medium" });
 const relative = new Intl.RelativeTimeFormat(lang, { numeric: "auto" });
 const number = new Intl.NumberFormat(lang);
 
-// A time (seconds since 1970) as a <time> element: relative, the full date as its title.
-function when(seconds, { ago = true } = {}) {
+// A time (seconds since 1970) as a <time> element: relative, or a date (``exact``: to the
+// second), the full date as its title.
+function when(seconds, { ago = true, exact = false } = {}) {
   if (seconds === null || seconds === undefined) return h("span", { class: "sub" }, t("panel.never"));
   const date = new Date(seconds * 1000);
-  const text = ago ? fromNow(seconds) : dateTime.format(date);
+  const text = ago ? fromNow(seconds) : (exact ? exactTime : dateTime).format(date);
   return h("time", { datetime: date.toISOString(), title: longDateTime.format(date) }, text);
 }
 
@@ -333,7 +335,7 @@ function applyStats(stats) {
   byId("stat-failed").textContent = number.format(stats.failed_logins_last_hour);
   byId("stat-lockouts").textContent = number.format(stats.lockouts.length);
   const count = byId("lockout-count");
-  count.textContent = number.format(stats.lockouts.length);
+  count.textContent = stats.lockouts.length ? number.format(stats.lockouts.length) : "";
   count.hidden = stats.lockouts.length === 0;
   renderUsers();
   updateFirstRun();
@@ -857,7 +859,7 @@ function logRow(event, className) {
   return {
     className,
     cells: [
-      when(event.timestamp, { ago: false }),
+      when(event.timestamp, { ago: false, exact: true }),
       t(`panel.events.${event.type}`),
       event.username ?? "–",
       event.client ?? "–",
