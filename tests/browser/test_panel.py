@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from ipaddress import ip_network
+from urllib.parse import urlsplit
 
 from playwright.async_api import Page, expect
 
+from camauth.cli.onboarding import ensure_admin
 from camauth.core.audit import EventQuery
 from tests.service.conftest import (
     ADMIN_PASSWORD,
@@ -321,3 +323,36 @@ async def test_the_audit_log_filters_and_pages(
     await expect(rows).to_have_count(3)
     await log.get_by_role("button", name="Clear").click()
     await expect(rows).to_have_count(50)
+
+
+async def test_first_start_on_the_gateway_asks_for_a_password_of_ones_own(
+    start_service: ServiceFactory, open_page: PageFactory
+) -> None:
+    service = await start_service(seed=False)
+    generated = await ensure_admin(service.services, reset=False)
+    assert generated is not None
+    # A proxy CamAuth does not trust: the panel warns about it.
+    await service.request("GET", "/api/health", headers={"X-Forwarded-For": "192.168.1.9"})
+    watched = await open_page()
+    page = watched.page
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(urlsplit(request.url).path))
+    await open_panel(page, service, "admin", generated)
+    warnings = page.get_by_role("region", name="Configuration warnings")
+    await expect(warnings).to_contain_text(
+        "Requests from 127.0.0.1 carry X-Forwarded-For, but 127.0.0.1 is not in "
+        "auth.trusted_proxies"
+    )
+    card = page.get_by_role("region", name="Welcome to CamAuth")
+    await expect(card).to_have_text(re.compile("still has the password CamAuth generated"))
+    await expect(card.get_by_label("Password")).to_be_hidden()  # never shown on the gateway
+    assert "/api/onboarding" not in asked
+    await card.get_by_role("button", name="Set a new password").click()
+    dialog = page.locator("#password")
+    await dialog.get_by_label("Your current password").fill(generated)
+    await dialog.get_by_label("New password").fill(NEW_PASSWORD)
+    await dialog.get_by_role("button", name="Save").click()
+    await toast(page, "Your password was changed. Your other sessions have ended.")
+    await expect(card).to_be_hidden()
+    await expect(page.locator("#live")).to_have_text("Live")
+    assert await checked_user(service, "admin", NEW_PASSWORD) is not None
