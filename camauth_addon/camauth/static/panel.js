@@ -305,7 +305,8 @@ function replaceList(container, content) {
 // A table whose cells carry their column's name (shown as labels on narrow screens).
 function table(columns, rows, emptyText) {
   if (!rows.length) return h("p", { class: "empty" }, emptyText);
-  const head = h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col" }, c.label ? c.title : h("span", { class: "visually-hidden" }, c.title)))));
+  const heading = (c) => (c.label ? c.title : h("span", { class: "visually-hidden" }, c.title));
+  const head = h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col" }, heading(c)))));
   const body = h(
     "tbody",
     {},
@@ -324,6 +325,21 @@ function table(columns, rows, emptyText) {
     ),
   );
   return h("table", { class: "list" }, head, body);
+}
+
+// A button of a list's row: its text, and a label that names the row ("Delete alice").
+function rowButton({ text, label, focus, danger = false, onClick }) {
+  return h(
+    "button",
+    {
+      type: "button",
+      class: danger ? "flat danger" : "flat",
+      "aria-label": label,
+      dataset: { focus },
+      on: { click: (event) => onClick(event.currentTarget) },
+    },
+    text,
+  );
 }
 
 // --- statistics, the first-run card, warnings -------------------------------------------
@@ -394,7 +410,6 @@ async function loadUsers() {
 function renderUsers() {
   if (state.users === null) return;
   const activity = new Map((state.stats?.user_activity ?? []).map((a) => [a.username, a]));
-  const me = state.profile?.username;
   const rows = state.users.map((user) => {
     const seen = activity.get(user.username);
     const name = user.username;
@@ -408,35 +423,53 @@ function renderUsers() {
         dataset: { focus: `role:${name}` },
         on: { change: (event) => changeRole(name, event.target) },
       },
-      ["viewer", "admin"].map((r) => h("option", { value: r, selected: r === user.role }, roleName(r))),
+      ["viewer", "admin"].map((r) =>
+        h("option", { value: r, selected: r === user.role }, roleName(r)),
+      ),
     );
     return {
       cells: [
         [
           name,
-          name === me ? h("span", { class: "chip" }, t("panel.users.you")) : null,
+          mine ? h("span", { class: "chip" }, t("panel.users.you")) : null,
           seen?.locked_out ? h("span", { class: "chip locked" }, t("panel.users.locked")) : null,
         ],
         role,
         seen?.last_login
-          ? h("span", {}, when(seen.last_login), seen.last_login_client ? h("span", { class: "sub" }, seen.last_login_client) : null)
+          ? h("span", {}, when(seen.last_login), h("span", { class: "sub" }, seen.last_login_client))
           : when(null),
-        h(
-          "button",
-          {
-            type: "button",
-            class: "flat",
-            dataset: { focus: `sessions:${name}` },
-            "aria-label": t("panel.users.show_sessions", { username: name }),
-            on: { click: () => showSessionsOf(name) },
-          },
-          number.format(seen?.active_sessions ?? 0),
-        ),
+        rowButton({
+          text: number.format(seen?.active_sessions ?? 0),
+          label: t("panel.users.show_sessions", { username: name }),
+          focus: `sessions:${name}`,
+          onClick: () => showSessionsOf(name),
+        }),
         when(user.created_at, { ago: false }),
         [
-          h("button", { type: "button", class: "flat", dataset: { focus: `set:${name}` }, "aria-label": t("panel.users.set_password_for", { username: name }), on: { click: () => askPassword(name) } }, t("panel.users.set_password")),
-          mine ? null : h("button", { type: "button", class: "flat", dataset: { focus: `reset:${name}` }, "aria-label": t("panel.users.reset_for", { username: name }), on: { click: (e) => resetPassword(name, e.currentTarget) } }, t("panel.users.reset")),
-          mine ? null : h("button", { type: "button", class: "flat danger", dataset: { focus: `delete:${name}` }, "aria-label": t("panel.users.delete_user", { username: name }), on: { click: (e) => deleteUser(name, e.currentTarget) } }, t("panel.users.delete")),
+          rowButton({
+            text: t("panel.users.set_password"),
+            label: t("panel.users.set_password_for", { username: name }),
+            focus: `set:${name}`,
+            onClick: () => askPassword(name),
+          }),
+          // One's own: no reset (it would end this session) and no delete.
+          mine
+            ? null
+            : rowButton({
+                text: t("panel.users.reset"),
+                label: t("panel.users.reset_for", { username: name }),
+                focus: `reset:${name}`,
+                onClick: (button) => resetPassword(name, button),
+              }),
+          mine
+            ? null
+            : rowButton({
+                text: t("panel.users.delete"),
+                label: t("panel.users.delete_user", { username: name }),
+                focus: `delete:${name}`,
+                danger: true,
+                onClick: (button) => deleteUser(name, button),
+              }),
         ],
       ],
     };
@@ -557,17 +590,13 @@ function renderSessions() {
       when(session.created_at),
       when(session.last_seen),
       when(session.expires_at),
-      h(
-        "button",
-        {
-          type: "button",
-          class: "flat danger",
-          dataset: { focus: `end:${session.id}` },
-          "aria-label": t("panel.sessions.revoke_of", { username: session.username, client: session.client }),
-          on: { click: (e) => revokeSession(session, e.currentTarget) },
-        },
-        t("panel.sessions.revoke"),
-      ),
+      rowButton({
+        text: t("panel.sessions.revoke"),
+        label: t("panel.sessions.revoke_of", session),
+        focus: `end:${session.id}`,
+        danger: true,
+        onClick: (button) => revokeSession(session, button),
+      }),
     ],
   }));
   const columns = [
@@ -647,17 +676,13 @@ function renderKeys() {
       h("code", {}, `camauth_${key.prefix}_…`),
       when(key.created_at, { ago: false }),
       when(key.last_used_at),
-      h(
-        "button",
-        {
-          type: "button",
-          class: "flat danger",
-          dataset: { focus: `revoke:${key.id}` },
-          "aria-label": t("panel.keys.revoke_key", { name: key.name }),
-          on: { click: (e) => revokeKey(key, e.currentTarget) },
-        },
-        t("panel.keys.revoke"),
-      ),
+      rowButton({
+        text: t("panel.keys.revoke"),
+        label: t("panel.keys.revoke_key", key),
+        focus: `revoke:${key.id}`,
+        danger: true,
+        onClick: (button) => revokeKey(key, button),
+      }),
     ],
   }));
   const columns = [
@@ -732,17 +757,12 @@ function renderLockouts() {
       lockout.client,
       when(lockout.started_at),
       h("span", { class: "countdown", dataset: { deadline: String(lockout.deadline) } }, countdown(lockout.deadline - Date.now())),
-      h(
-        "button",
-        {
-          type: "button",
-          class: "flat",
-          dataset: { focus: `lift:${lockout.id}` },
-          "aria-label": t("panel.lockouts.lift_of", { key: lockout.key }),
-          on: { click: (e) => liftLockout(lockout, e.currentTarget) },
-        },
-        t("panel.lockouts.lift"),
-      ),
+      rowButton({
+        text: t("panel.lockouts.lift"),
+        label: t("panel.lockouts.lift_of", lockout),
+        focus: `lift:${lockout.id}`,
+        onClick: (button) => liftLockout(lockout, button),
+      }),
     ],
   }));
   const columns = [
