@@ -68,7 +68,9 @@ function when(seconds, { ago = true, exact = false } = {}) {
   if (seconds === null || seconds === undefined) return h("span", { class: "sub" }, t("panel.never"));
   const date = new Date(seconds * 1000);
   const text = ago ? fromNow(seconds) : (exact ? exactTime : dateTime).format(date);
-  return h("time", { datetime: date.toISOString(), title: longDateTime.format(date) }, text);
+  const attributes = { datetime: date.toISOString(), title: longDateTime.format(date) };
+  if (ago) attributes.dataset = { ago: String(seconds) }; // kept current by tick()
+  return h("time", attributes, text);
 }
 
 function fromNow(seconds) {
@@ -777,7 +779,16 @@ function renderLockouts() {
   byId("lift-all").hidden = state.lockouts.length === 0;
 }
 
+let ticks = 0;
+
+// Every second: lockouts count down; every half minute, "2 minutes ago" moves on.
 function tick() {
+  ticks += 1;
+  if (ticks % 30 === 0) {
+    for (const node of document.querySelectorAll("time[data-ago]")) {
+      node.textContent = fromNow(Number(node.dataset.ago));
+    }
+  }
   let ended = false;
   for (const node of document.querySelectorAll(".countdown")) {
     const left = Number(node.dataset.deadline) - Date.now();
