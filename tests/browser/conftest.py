@@ -17,7 +17,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.async_api import Browser, ConsoleMessage, Page, Request, Response, async_playwright
+from playwright.async_api import (
+    Browser,
+    ConsoleMessage,
+    Page,
+    Request,
+    Response,
+    async_playwright,
+    expect,
+)
 
 from tests.service.conftest import (  # noqa: F401 - fixtures used by the tests here
     Service,
@@ -37,6 +45,8 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# Two shared cores run the browser, CamAuth and the test: give waits room (never sleeps).
+expect.set_options(timeout=15_000)
 # Where the screenshots go; CI keeps this folder (it is not in git).
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 # Chromium's console line for a fetch answered with an error status.

@@ -87,6 +87,14 @@ async def test_the_whole_panel_under_the_ingress_prefix(
         EventQuery(type="user_created", username="alice")
     )
     assert (created.detail["by"], created.detail["source"]) == ("Paulus", "ingress")
+    # A refusal in words: admin is the last admin, and stays one.
+    watched.expect(409, f"{INGRESS_PATH}/api/users/admin/role")
+    admin_role = users.get_by_label("Role of admin")
+    await admin_role.select_option("viewer")
+    await expect(panel.locator("#toast")).to_have_text(
+        "The last admin cannot be deleted or demoted."
+    )
+    await expect(admin_role).to_have_value("admin")
     # The audit log shows it, live, and says it came through Home Assistant.
     await panel.get_by_role("tab", name="Audit log").click()
     first = panel.locator("#log-list tbody tr").first
