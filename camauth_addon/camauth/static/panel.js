@@ -996,7 +996,7 @@ const live = { socket: null, delay: 1000, connected: false, timer: 0 };
 
 function setLive(mode, seconds) {
   const node = byId("live");
-  node.className = `live ${mode === "live" ? "on" : mode === "offline" ? "off" : ""}`;
+  node.className = `live ${mode === "live" ? "on" : mode === "connecting" ? "" : "off"}`;
   const text =
     mode === "offline" ? t("panel.live.offline", { wait: camauth.wait(seconds) }) : t(`panel.live.${mode}`);
   node.replaceChildren(h("span", { class: "label" }, text));
@@ -1087,7 +1087,11 @@ async function start() {
   byId("secret-copy").addEventListener("click", () => copyFrom(byId("secret-value")));
 
   const profile = await call("GET", "/api/profile");
-  if (!profile.ok) return;
+  if (!profile.ok) {
+    notify(problem(profile), { error: true }); // a lost session has gone to the login page
+    setLive("disconnected");
+    return;
+  }
   state.profile = profile.data;
   state.ingress = profile.data.auth_method === "ingress";
   byId("who").textContent = state.ingress
