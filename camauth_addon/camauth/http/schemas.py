@@ -308,7 +308,7 @@ FIRST_PASSWORD = shape(
     "FirstPassword",
     {"username": str, "password": str},
     "The password CamAuth generated for `admin`, shown until it is changed.",
-    example={"username": "admin", "password": "tLQudUTqaYg-8YmDB9udjffh"},
+    example={"username": "admin", "password": "tLQudUTqaYg-8YmDB9udjffh"},  # nosec B105
 )
 LIFT_ALL_RESULT = shape(
     "LiftAllResult",
