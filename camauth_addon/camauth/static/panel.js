@@ -192,6 +192,7 @@ function showSecret({ title, text, label, secret }) {
   byId("secret-text").textContent = text;
   byId("secret-label").textContent = label;
   byId("secret-value").value = secret;
+  byId("secret-value").rows = secret.length > 32 ? 3 : 1; // an API key wraps, a password not
   dialog.showModal();
   byId("secret-value").select();
   return new Promise((resolve) => {
