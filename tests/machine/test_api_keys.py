@@ -250,7 +250,7 @@ async def test_a_webhook_key_is_refused_on_every_other_route(service: Service) -
         "X-Forwarded-Uri": "/triggers/x",
         "Content-Type": "application/json",
     }
-    values = {"{name}": "viewer", "{key_id}": "1", "{lockout_id}": "1"}
+    values = {"{name}": "viewer", "{key_id}": "1", "{lockout_id}": "1", "{session_id}": "x"}
     checked: set[str] = set()
     for route in route_table(Pages()):
         if route.access in (Access.PUBLIC, Access.FORWARD_AUTH):

@@ -51,6 +51,9 @@ CAUSED = [
     ("api_key_created", "ha"),  # the acting key is the username of key events
     ("api_key_revoked", "ha"),
     ("user_deleted", "bob"),
+    ("role_created", "ha"),  # the acting key is the username of role events
+    ("role_updated", "ha"),
+    ("role_deleted", "ha"),
     ("login_failed", "viewer"),
     ("lockout_started", None),  # a lockout of the client address
     ("lockout_ended", None),
@@ -103,6 +106,10 @@ async def test_every_event_type_is_logged_once_and_streamed_once(
         temp = await create_key(service, "temp", "viewer", auth=admin)
         await call(service, "DELETE", f"/api/keys/{temp['id']}", 200, headers=admin)
         await call(service, "DELETE", "/api/users/bob", 200, headers=admin)
+        role = {"name": "family", "cameras": ["front_door"]}
+        await call(service, "POST", "/api/roles", 201, json=role, headers=admin)
+        await call(service, "PUT", "/api/roles/family", 200, json={}, headers=admin)
+        await call(service, "DELETE", "/api/roles/family", 200, headers=admin)
         wrong = {"username": "viewer", "password": "not the password at all"}
         # From a browser that has not logged in as viewer (no device cookie): a stranger.
         stranger = await service.fresh_client()

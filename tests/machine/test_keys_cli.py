@@ -130,7 +130,10 @@ def test_bad_input_exits_1_and_stores_nothing(tmp_path: Path) -> None:
         assert result.stderr.startswith("camauth: "), result.stderr
         assert re.search(KEY_RE, result.stdout) is None
     unknown_role = keys(tmp_path, "add", "hook", "--role", "root")
-    assert unknown_role.returncode == 2  # argparse refuses it
+    assert unknown_role.returncode == 1  # no such role
+    assert "Role must be one of: admin, viewer" in unknown_role.stderr
+    malformed_role = keys(tmp_path, "add", "hook", "--role", "Root Role")
+    assert malformed_role.returncode == 2  # argparse refuses the form
     assert re.search(KEY_RE, unknown_role.stdout) is None
     assert keys(tmp_path, "list").stdout.startswith("No API keys.")
     added_key(keys(tmp_path, "add", "hook"))

@@ -45,9 +45,10 @@ STRONG = "granite valley orchard 5"
 
 # Routes anyone may call (one list, kept by the access matrix); the rest answer 401.
 PUBLIC_ROUTES = PUBLIC
+PAGES = {("GET", "/admin")}  # for admins; an anonymous browser is sent to the login page
 # Routes a viewer may call besides the public ones; everything else answers 403.
 VIEWER_ROUTES = {("GET", "/api/profile"), ("PUT", "/api/auth/password"), ("*", "/api/auth")}
-PARAMS = {"name": "admin", "lockout_id": "1", "key_id": "1"}
+PARAMS = {"name": "admin", "lockout_id": "1", "key_id": "1", "session_id": "0123456789abcdef"}
 ANY_METHOD = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
@@ -73,9 +74,12 @@ async def _call(
     client: ClientSession, service: Service, method: str, path: str, headers: dict[str, str]
 ) -> tuple[int, Any]:
     body = None if method in ("GET", "HEAD", "OPTIONS") else {}
-    response = await client.request(method, service.url(path), json=body, headers=headers)
+    response = await client.request(
+        method, service.url(path), json=body, headers=headers, allow_redirects=False
+    )
     text = await response.text()
-    return response.status, json.loads(text) if text and method != "HEAD" else None
+    is_json = response.content_type == "application/json" and method != "HEAD"
+    return response.status, json.loads(text) if text and is_json else None
 
 
 async def test_ghsa_vg28_83rp_8xx4_every_route_denies_by_default(service: Service) -> None:
@@ -93,8 +97,11 @@ async def test_ghsa_vg28_83rp_8xx4_every_route_denies_by_default(service: Servic
         methods = ANY_METHOD if route_method == "*" else (route_method,)
         for method in methods:
             status, body = await _call(anonymous, service, method, _concrete(path), {})
-            assert status == 401, (method, path, body)
-            assert body in (AUTH_REQUIRED, None), (method, path)
+            if (route_method, path) in PAGES:  # a page sends the browser to log in instead
+                assert status == 302, (method, path, body)
+            else:
+                assert status == 401, (method, path, body)
+                assert body in (AUTH_REQUIRED, None), (method, path)
             status, body = await _call(anonymous, service, method, _concrete(path), bearer(viewer))
             if (route_method, path) == ("*", "/api/auth"):
                 expected = 200 if method in ("GET", "HEAD", "OPTIONS") else 403
@@ -104,6 +111,8 @@ async def test_ghsa_vg28_83rp_8xx4_every_route_denies_by_default(service: Servic
             elif (route_method, path) == ("PUT", "/api/auth/password"):
                 assert status == 400, body  # allowed: it fails only on the empty body
                 assert body["error"].startswith("Missing field"), body
+            elif (route_method, path) == ("GET", "/api/onboarding"):
+                assert (status, body["code"]) == (403, "ingress_required"), body
             else:
                 assert (status, body) == (403, ADMIN_REQUIRED), (method, path)
             checked += 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -30,6 +31,7 @@ from camauth.const import ROLES, VERSION
 from camauth.core.events import EVENT_TYPES
 from camauth.core.hashing import FairQueue
 from camauth.core.policy import Access
+from camauth.core.roles import ROLE_NAME, parse_role
 from camauth.core.sessions import public_id
 from camauth.http import openapi, ws
 from camauth.http.api.events import QUERY_SCHEMA, parse_query
@@ -284,7 +286,8 @@ def test_forward_auth_is_the_same_for_every_method() -> None:
 
 def test_enums_follow_the_code() -> None:
     schemas = DOCUMENT["components"]["schemas"]
-    assert schemas["Role"]["enum"] == list(ROLES)
+    assert schemas["Role"]["pattern"] == f"^{ROLE_NAME.pattern}$"
+    assert all(re.fullmatch(ROLE_NAME.pattern, role) for role in ROLES)
     assert schemas["EventType"]["enum"] == list(EVENT_TYPES)
 
 
@@ -532,6 +535,27 @@ SCENARIOS: dict[Route, list[Call]] = {
     ],
     ("GET", "/api/ws"): [Call("admin"), Call("cookie", options={"headers": ELSEWHERE})],
     ("GET", "/api/lockouts"): [Call("admin"), Call("admin", then="lock")],
+    ("GET", "/api/roles"): [Call("admin")],
+    ("GET", "/api/roles/presets"): [Call("admin")],
+    ("POST", "/api/roles"): [
+        Call("admin", options=body(name="garage", cameras=["garage"])),
+        Call("admin", options=body(name="family")),
+        Call("admin", options=body(name="viewer")),
+        Call("admin", options=body(name="Bad Name")),
+        Call("admin", options=body(name="odd", rules=[{"paths": ["api"], "methods": ["GET"]}])),
+    ],
+    ("PUT", "/api/roles/{name}"): [
+        Call("admin", "/api/roles/family", options=body(presets=["go2rtc_webrtc"])),
+        Call("admin", "/api/roles/nope", options=body()),
+        Call("admin", "/api/roles/viewer", options=body()),
+        Call("admin", "/api/roles/family", options=body(rules=[{"paths": ["x"], "methods": []}])),
+    ],
+    ("DELETE", "/api/roles/{name}"): [
+        Call("admin", "/api/roles/spare"),
+        Call("admin", "/api/roles/family"),
+        Call("admin", "/api/roles/nope"),
+        Call("admin", "/api/roles/viewer"),
+    ],
     ("GET", "/api/sessions"): [
         Call("admin"),
         Call("admin", "/api/sessions?username=viewer"),
@@ -611,6 +635,10 @@ async def scene(start_service: ServiceFactory) -> AsyncIterator[Scene]:
     keys = service.services.keys
     key = await keys.create("home assistant", "admin", ())
     webhook = await keys.create("door", "viewer", ("/triggers",))
+    roles = service.services.roles
+    await roles.save(parse_role("family", {"cameras": ["front_door"]}), create=True)
+    await roles.save(parse_role("spare", {}), create=True)
+    await service.services.users.create("kid", STRONG, "family")
     ingress = TestServer(
         create_ingress_app(Settings(), service.services, peer="127.0.0.1"), host="127.0.0.1"
     )

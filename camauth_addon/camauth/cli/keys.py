@@ -7,11 +7,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..const import ROLE_VIEWER, ROLES
+from ..const import ROLE_VIEWER
 from ..core.api_keys import ApiKey, validate_name, validate_paths
 from ..core.services import Services
 from ..errors import NotFound
-from .shell import SHELL, Prompt
+from .shell import ROLES_HELP, SHELL, Prompt, role_name
 
 
 def add_parser(commands: Any, data_dir_option: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -22,7 +22,7 @@ def add_parser(commands: Any, data_dir_option: Callable[[argparse.ArgumentParser
     listing = actions.add_parser("list", help="list keys (never their secrets)")
     add = actions.add_parser("add", help="create a key and print it once")
     add.add_argument("name")
-    add.add_argument("--role", choices=ROLES, default=ROLE_VIEWER)
+    add.add_argument("--role", type=role_name, default=ROLE_VIEWER, help=ROLES_HELP)
     add.add_argument(
         "--path",
         action="append",

@@ -23,7 +23,7 @@ from ..errors import ConfigError
 from ..jwt_secret import find_jwt_secret, generate_jwt_secret
 from ..logs import setup_logging
 from ..options import load_options
-from . import keys, users
+from . import keys, roles, users
 from .serve import ServeConfig, prepare_data_dir, run
 from .shell import Shell
 
@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     users.add_parser(commands, data_dir_option)
     keys.add_parser(commands, data_dir_option)
+    roles.add_parser(commands, data_dir_option)
     commands.add_parser("version", help="print the version")
     return parser
 
@@ -106,5 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         return Shell(_data_dir(args)).run(users.dispatch, args, getpass.getpass)
     if args.command == "keys":
         return Shell(_data_dir(args)).run(keys.dispatch, args, getpass.getpass)
+    if args.command == "roles":
+        return Shell(_data_dir(args)).run(roles.dispatch, args, getpass.getpass)
     print(VERSION)
     return 0

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from ..const import DATABASE_FILE
+from ..core.roles import validate_role
 from ..core.services import Services, open_services
 from ..core.sessions import Actor
 from ..errors import CamAuthError
@@ -16,6 +17,17 @@ from ..options import AuthSettings
 
 Prompt = Callable[[str], str]
 Action = Callable[[Services, argparse.Namespace, Prompt], Awaitable[None]]
+
+ROLES_HELP = "admin, viewer, or a custom role (camauth roles list)"
+
+
+def role_name(value: str) -> str:
+    """A role's name of the right form (whether it exists is the service's to say)."""
+    try:
+        return validate_role(value)
+    except CamAuthError as err:
+        raise argparse.ArgumentTypeError(err.message) from err
+
 
 # Who the audit log names for changes made from the shell.
 SHELL = Actor("shell", None, "shell")

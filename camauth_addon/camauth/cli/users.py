@@ -11,12 +11,12 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from ..const import ROLE_VIEWER, ROLES
+from ..const import ROLE_VIEWER
 from ..core.names import validate_username
 from ..core.services import Services
 from ..core.users import generate_password
 from ..errors import CamAuthError, NotFound
-from .shell import SHELL, Prompt
+from .shell import ROLES_HELP, SHELL, Prompt, role_name
 
 
 def add_parser(commands: Any, data_dir_option: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -27,7 +27,7 @@ def add_parser(commands: Any, data_dir_option: Callable[[argparse.ArgumentParser
     listing = actions.add_parser("list", help="list users and roles")
     add = actions.add_parser("add", help="add a user")
     add.add_argument("username")
-    add.add_argument("--role", choices=ROLES, default=ROLE_VIEWER)
+    add.add_argument("--role", type=role_name, default=ROLE_VIEWER, help=ROLES_HELP)
     passwd = actions.add_parser("passwd", help="set a user's password (ends their sessions)")
     passwd.add_argument("username")
     for sub in (add, passwd):
@@ -36,7 +36,7 @@ def add_parser(commands: Any, data_dir_option: Callable[[argparse.ArgumentParser
         source.add_argument("--generate", action="store_true", help="generate and print one")
     role = actions.add_parser("role", help="change a user's role")
     role.add_argument("username")
-    role.add_argument("role", choices=ROLES)
+    role.add_argument("role", type=role_name, help=ROLES_HELP)
     delete = actions.add_parser("delete", help="delete a user")
     delete.add_argument("username")
     for sub in (listing, add, passwd, role, delete):

@@ -24,6 +24,7 @@ from .events import EventBus, make_event
 from .identity import SOURCE_API_KEY, Identity
 from .live import LiveConnections
 from .paths import is_canonical
+from .roles import RoleBook
 from .sessions import NOBODY, Actor
 
 __all__ = ["ApiKey", "KeyDirectory", "KeyService", "NewKey", "validate_name", "validate_paths"]
@@ -125,8 +126,11 @@ class KeyDirectory:
 class KeyService:
     """Creates, lists, checks and revokes API keys; emits their events."""
 
-    def __init__(self, db: Database, bus: EventBus, live: LiveConnections, origin: str) -> None:
+    def __init__(
+        self, db: Database, bus: EventBus, live: LiveConnections, origin: str, roles: RoleBook
+    ) -> None:
         """Wire the parts; :meth:`load` must run before the first request."""
+        self._roles = roles
         self._db = db
         self._bus = bus
         self._origin = origin
@@ -146,7 +150,8 @@ class KeyService:
     async def create(
         self, name: str, role: str, paths: tuple[str, ...], actor: Actor = NOBODY
     ) -> NewKey:
-        """Create a key (name, role and paths already validated); its secret is shown once."""
+        """Create a key (name and paths already validated); its secret is shown once."""
+        self._roles.require(role)
         secret, prefix, digest = new_key()
 
         def event_for(key: ApiKey) -> events.Event:

@@ -28,6 +28,9 @@ USER_DELETED: Final = "user_deleted"
 ROLE_CHANGED: Final = "role_changed"
 API_KEY_CREATED: Final = "api_key_created"
 API_KEY_REVOKED: Final = "api_key_revoked"
+ROLE_CREATED: Final = "role_created"
+ROLE_UPDATED: Final = "role_updated"
+ROLE_DELETED: Final = "role_deleted"
 
 EVENT_TYPES: Final = (
     LOGIN_SUCCEEDED,
@@ -42,6 +45,9 @@ EVENT_TYPES: Final = (
     ROLE_CHANGED,
     API_KEY_CREATED,
     API_KEY_REVOKED,
+    ROLE_CREATED,
+    ROLE_UPDATED,
+    ROLE_DELETED,
 )
 
 

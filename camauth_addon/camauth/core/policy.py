@@ -11,8 +11,11 @@ import enum
 from dataclasses import dataclass
 from typing import Final
 
-from ..const import SAFE_METHODS
+from ..const import ROLE_VIEWER
 from .identity import SOURCE_INGRESS, Identity
+from .roles import RoleBook
+
+DEFAULT_ROLES: Final = RoleBook()  # the built-in roles only
 
 
 class Access(enum.Enum):
@@ -58,6 +61,7 @@ NEEDS_INGRESS: Final = Decision(
     False, 403, "Only through the Home Assistant panel", "ingress_required"
 )
 READ_ONLY: Final = Decision(False, 403, "Viewers have read-only access", "read_only")
+NOT_IN_ROLE: Final = Decision(False, 403, "Your role does not allow this", "not_in_role")
 OUTSIDE_PATHS: Final = Decision(
     False, 403, "This key is limited to other paths", "outside_key_paths"
 )
@@ -86,18 +90,21 @@ def _own_route(identity: Identity | None, access: Access) -> Decision:
     return ALLOW
 
 
-def _camera_ui(identity: Identity | None, target: Target) -> Decision:
+def _camera_ui(identity: Identity | None, target: Target, roles: RoleBook) -> Decision:
     if identity is None:
         return NEEDS_LOGIN
     if identity.paths and not within(target.path, identity.paths):
         return OUTSIDE_PATHS
-    if identity.is_admin or target.method in SAFE_METHODS:
+    role = roles.get(identity.role)
+    if role is not None and role.allows(target.method, target.path, target.query):
         return ALLOW
-    return READ_ONLY
+    if role is not None and role.name == ROLE_VIEWER:
+        return READ_ONLY
+    return NOT_IN_ROLE
 
 
-def decide(identity: Identity | None, target: Target) -> Decision:
+def decide(identity: Identity | None, target: Target, roles: RoleBook = DEFAULT_ROLES) -> Decision:
     """The access decision for one target; never raises for a well-formed target."""
     if target.access is not None:
         return _own_route(identity, target.access)
-    return _camera_ui(identity, target)
+    return _camera_ui(identity, target, roles)

@@ -24,6 +24,7 @@ from .lockouts import LoginGuard
 from .logins import LoginService
 from .passwords import PasswordHasher
 from .rate_limit import parse_windows
+from .roles import RoleService
 from .sessions import SessionService
 from .stats import StatsService
 from .tokens import TokenCodec
@@ -48,10 +49,12 @@ class Services:
     stats: StatsService
     authenticator: Authenticator
     warnings: ConfigWarnings
+    roles: RoleService
 
     async def sync(self) -> None:
         """Follow changes the shell made: reload the mirrors and stream its events."""
         if await self.db.changed_elsewhere():
+            await self.roles.load()
             await self.sessions.load()
             await self.keys.load()
             await self.audit.follow()
@@ -88,8 +91,9 @@ async def open_services(
         bus,
     )
     sessions = SessionService(db, TokenCodec(secret), auth, bus, live, origin)
-    keys = KeyService(db, bus, live, origin)
-    users = UserService(db, hasher, bus, sessions.directory, origin)
+    roles = RoleService(db, bus, live, origin)
+    keys = KeyService(db, bus, live, origin, roles.book)
+    users = UserService(db, hasher, bus, sessions.directory, origin, roles.book)
     users.first_password = FirstPassword(data_dir)
     audit = AuditLog(db, bus, origin)
     stats = StatsService(
@@ -114,8 +118,10 @@ async def open_services(
         stats=stats,
         authenticator=Authenticator(sessions, keys),
         warnings=ConfigWarnings(),
+        roles=roles,
     )
     await db.changed_elsewhere()  # the baseline: only later commits by others count
+    await roles.load()
     await sessions.load()
     await keys.load()
     await audit.start_following()

@@ -14,6 +14,7 @@ from .events import Event, EventBus, make_event
 from .first_password import FirstPassword
 from .names import lookup_key
 from .passwords import PasswordHasher, check_policy
+from .roles import RoleBook
 from .sessions import NOBODY, Actor, SessionDirectory
 
 
@@ -32,8 +33,10 @@ class UserService:
         bus: EventBus,
         directory: SessionDirectory,
         origin: str,
+        roles: RoleBook,
     ) -> None:
         """Wire the parts."""
+        self._roles = roles
         self._db = db
         self._hasher = hasher
         self._bus = bus
@@ -62,7 +65,8 @@ class UserService:
         *,
         generated: bool = False,
     ) -> User:
-        """Create a user (name and role already validated) after the password policy."""
+        """Create a user (name already validated) with a role that exists, after the policy."""
+        self._roles.require(role)
         if not generated:
             check_policy(password, username)
         new_hash = await self._hasher.hash(password)
@@ -137,7 +141,8 @@ class UserService:
         return new_password if generated else None
 
     async def set_role(self, username: str, role: str, actor: Actor = NOBODY) -> User:
-        """Change a role (already validated); it applies to the user's next request."""
+        """Change to a role that exists; it applies to the user's next request."""
+        self._roles.require(role)
 
         def event_for(before: User) -> Event:
             return make_event(

@@ -20,6 +20,7 @@ from ..core.identity import Identity
 from ..core.paths import UnjudgeablePath, canonical_target, split_target
 from ..core.policy import ALLOW, Decision, Target, decide
 from ..core.redirects import safe_return_path
+from .app_keys import SERVICES
 from .context import context
 
 _LOGGER = logging.getLogger(__name__)
@@ -32,13 +33,21 @@ FORWARD_AUTH_PATH = "/api/auth"
 
 
 def original_methods(request: web.Request) -> set[str]:
-    """Every method the request may stand for; it passes only if each of them may."""
-    methods = {request.method.upper()}
+    """Every method the proxied request may stand for; it passes only if each of them may.
+
+    Each header naming the method counts (a client's own spoofed one included), and so does
+    the method of this call, except a GET beside such a header: Traefik and Caddy always ask
+    with GET, while nginx's auth_request asks with the original method.
+    """
     headers = request.headers
-    for name in _METHOD_HEADERS:
-        if name in headers:
-            methods.update(value.strip().upper() for value in headers.getall(name))
-    return methods
+    named = {
+        value.strip().upper()
+        for name in _METHOD_HEADERS
+        if name in headers
+        for value in headers.getall(name)
+    }
+    own = request.method.upper()
+    return named if named and own == "GET" else {*named, own}
 
 
 def original_targets(request: web.Request) -> set[tuple[str, str]] | None:
@@ -101,13 +110,14 @@ def _forbidden(reason: str, key: str) -> web.Response:
 
 def _verdict(identity: Identity, request: web.Request) -> Decision | None:
     """The policy's answer for every method and target the request stands for."""
+    roles = request.app[SERVICES].roles.book
     targets = original_targets(request)
     if targets is None:
         return None
     decision = ALLOW
     for method in original_methods(request):
         for path, query in targets:
-            decision = decide(identity, Target(method, path, query))
+            decision = decide(identity, Target(method, path, query), roles)
             if not decision.allowed:
                 return decision
     return decision

@@ -31,6 +31,7 @@ def watch_access(request: web.Request, target: Target, close: Close) -> Callable
         found = credential and services.authenticator.authenticate(credential, time.time())
         if not found:
             return CREDENTIAL_ENDED
-        return None if decide(found.identity, target).allowed else ACCESS_LOST
+        allowed = decide(found.identity, target, services.roles.book).allowed
+        return None if allowed else ACCESS_LOST
 
     return services.live.watch(recheck, close)

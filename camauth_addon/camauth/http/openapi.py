@@ -27,7 +27,7 @@ from ..const import API_KEY_HEADER, COOKIE_NAME, LOGIN_PATH, ROLES, SAFE_METHODS
 from ..core.api_keys import MAX_PATHS, NAME_PATTERN, PATH_PREFIX, validate_name, validate_paths
 from ..core.names import USERNAME_PATTERN, USERNAME_RULE, validate_username
 from ..core.policy import NEEDS_ADMIN, NEEDS_LOGIN, NEEDS_SESSION, Access
-from ..core.roles import validate_role
+from ..core.roles import ROLE_NAME, ROLE_NAME_RULE, validate_role, validate_role_name
 from . import forward_auth
 from .access import Route
 from .app import MAX_BODY_BYTES
@@ -73,6 +73,7 @@ TAGS = {
     "stats": ("audit", ""),
     "ws": ("audit", ""),
     "lockouts": ("lockouts", "Failed-login lockouts (admin)."),
+    "roles": ("roles", "Roles, their rules and cameras, and the presets (admin)."),
     "sessions": ("sessions", "Who is signed in, and ending a session (admin)."),
     "onboarding": ("panel", "What only the Home Assistant panel (ingress) may ask."),
 }
@@ -120,6 +121,16 @@ VALIDATORS: dict[Callable[..., Any], tuple[Shape | dict[str, Any], tuple[Failure
     validate_role: (
         ROLE,
         (Failure(400, f"Role must be one of: {', '.join(ROLES)}", "invalid_role"),),
+    ),
+    validate_role_name: (
+        {
+            "pattern": f"^{ROLE_NAME.pattern}$",
+            "description": "A custom role's name: not `admin` or `viewer`.",
+        },
+        (
+            Failure(400, ROLE_NAME_RULE, "invalid_role"),
+            Failure(400, "'viewer' is a built-in role", "builtin_role"),
+        ),
     ),
     validate_name: (
         {

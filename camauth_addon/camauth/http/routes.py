@@ -5,7 +5,18 @@ from __future__ import annotations
 from ..core.policy import Access
 from . import forward_auth, ws
 from .access import Route
-from .api import api_keys, events, lockouts, onboarding, public, session, sessions, stats, users
+from .api import (
+    api_keys,
+    events,
+    lockouts,
+    onboarding,
+    public,
+    roles,
+    session,
+    sessions,
+    stats,
+    users,
+)
 from .pages import STATIC_PREFIX, Pages
 from .schemas import (
     API_KEY,
@@ -15,8 +26,10 @@ from .schemas import (
     AUTH_STATUS,
     BAD_CREDENTIAL,
     BAD_HANDSHAKE,
+    BUILTIN_ROLE,
     BUSY,
     CROSS_SITE,
+    CUSTOM_ROLE,
     DOCUMENT,
     EXAMPLE_NEW_PASSWORD,
     EXAMPLE_PASSWORD,
@@ -25,6 +38,7 @@ from .schemas import (
     INGRESS_ONLY,
     INVALID_LOGIN,
     INVALID_QUERY,
+    INVALID_ROLE_BODY,
     LAST_ADMIN,
     LIFT_ALL_RESULT,
     LOCKOUT,
@@ -35,9 +49,13 @@ from .schemas import (
     OUTSIDE_KEY_PATHS,
     PASSWORD_RESET_RESULT,
     PATH_REFUSED,
+    PRESET,
     PROFILE,
     RATE_LIMITED,
     REVOKE_SESSIONS_RESULT,
+    ROLE_EXISTS,
+    ROLE_IN_USE,
+    ROLE_NOT_FOUND,
     SESSION,
     SESSION_NOT_FOUND,
     STATS,
@@ -233,6 +251,45 @@ def route_table(pages: Pages) -> list[Route]:
             lockouts.lift_lockout,
             Access.ADMIN,
             responses=(done, LOCKOUT_NOT_FOUND),
+        ),
+        Route("GET", "/api/roles", roles.list_roles, Access.ADMIN, responses=(ok([CUSTOM_ROLE]),)),
+        Route(
+            "GET", "/api/roles/presets", roles.list_presets, Access.ADMIN, responses=(ok([PRESET]),)
+        ),
+        Route(
+            "POST",
+            "/api/roles",
+            roles.create_role,
+            Access.ADMIN,
+            body=roles.CREATE_SCHEMA,
+            example={
+                "name": "family",
+                "rules": [{"paths": ["/api/front_door/**"], "methods": ["GET"]}],
+                "presets": ["go2rtc_webrtc"],
+                "cameras": ["front_door"],
+            },
+            responses=(
+                Reply(201, "Created.", CUSTOM_ROLE),
+                ROLE_EXISTS,
+                BUILTIN_ROLE,
+                INVALID_ROLE_BODY,
+            ),
+        ),
+        Route(
+            "PUT",
+            "/api/roles/{name}",
+            roles.update_role,
+            Access.ADMIN,
+            body=roles.ROLE_BODY,
+            example={"rules": [{"paths": ["/**"], "methods": ["GET"]}], "cameras": ["garage"]},
+            responses=(ok(CUSTOM_ROLE), ROLE_NOT_FOUND, BUILTIN_ROLE, INVALID_ROLE_BODY),
+        ),
+        Route(
+            "DELETE",
+            "/api/roles/{name}",
+            roles.delete_role,
+            Access.ADMIN,
+            responses=(done, ROLE_NOT_FOUND, ROLE_IN_USE, BUILTIN_ROLE),
         ),
         Route(
             "GET",

@@ -22,6 +22,7 @@ from ..core.lockouts import KIND_CLIENT, KIND_USERNAME
 from ..core.logins import INVALID_CREDENTIALS
 from ..core.passwords import MAX_LENGTH, MIN_LENGTH
 from ..core.policy import OUTSIDE_PATHS, READ_ONLY
+from ..core.roles import ROLE_NAME
 from ..core.warnings import COOKIE_NOT_SECURE, FORWARDED_FOR_UNTRUSTED
 
 
@@ -101,9 +102,10 @@ EXAMPLE_TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl"  # noqa
 
 ROLE = shape(
     "Role",
-    vol.In(list(ROLES)),
+    vol.Match(f"^{ROLE_NAME.pattern}$"),
     "`admin`: everything. `viewer`: read-only (safe methods: GET, HEAD, OPTIONS) on the camera "
-    "UI and the API, no management.",
+    "UI and the API, plus the read-only POSTs of camera systems; no management. Or the name "
+    "of a custom role (`GET /api/roles`).",
 )
 EVENT_TYPE = shape("EventType", vol.In(list(EVENT_TYPES)), "What happened.")
 
@@ -278,6 +280,36 @@ LOCKOUT = shape(
         "client": "192.168.1.20",
     },
 )
+CUSTOM_ROLE = shape(
+    "RoleDefinition",
+    {
+        "name": str,
+        "description": str,
+        vol.Required("rules", description="What the role may do; nothing else is allowed."): [
+            {"paths": [str], "methods": [str]}
+        ],
+        "presets": [str],
+        vol.Required("cameras", description="Only these cameras; null: every camera."): vol.Any(
+            None, [str]
+        ),
+        vol.Required("builtin", description="admin and viewer cannot be changed."): bool,
+    },
+    "A role and what it allows on the camera UI.",
+    example={
+        "name": "family",
+        "description": "The front door only, live",
+        "rules": [{"paths": ["/api/front_door/**"], "methods": ["GET"]}],
+        "presets": ["go2rtc_webrtc"],
+        "cameras": ["front_door"],
+        "builtin": False,
+    },
+)
+PRESET = shape(
+    "Preset",
+    {"name": str, "description": str, "methods": [str]},
+    "A named read-only POST of a camera system.",
+    example={"name": "go2rtc_webrtc", "description": "go2rtc's WebRTC offer", "methods": ["POST"]},
+)
 SESSION = shape(
     "Session",
     {
@@ -430,6 +462,18 @@ LAST_ADMIN = Failure(409, "The last admin cannot be removed or demoted", "last_a
 API_KEY_NOT_FOUND = Failure(404, "API key not found", "api_key_not_found")
 API_KEY_EXISTS = Failure(409, "An API key with this name exists", "api_key_exists")
 LOCKOUT_NOT_FOUND = Failure(404, "Lockout not found", "lockout_not_found")
+ROLE_NOT_FOUND = Failure(404, "Role not found", "role_not_found")
+ROLE_EXISTS = Failure(409, "A role with this name exists", "role_exists")
+ROLE_IN_USE = Failure(
+    409, "The role is held by 1 user(s) and 0 API key(s)", "role_in_use", "someone holds it"
+)
+BUILTIN_ROLE = Failure(400, "'viewer' is a built-in role", "builtin_role")
+INVALID_ROLE_BODY = Failure(
+    400,
+    "Not a path pattern: 'api/x' (absolute, '*' for a segment, '**' for any)",
+    "invalid_role",
+    "a rule's pattern or method, a preset or the cameras are not valid",
+)
 SESSION_NOT_FOUND = Failure(404, "Session not found", "session_not_found")
 NO_FIRST_PASSWORD = Failure(
     404,

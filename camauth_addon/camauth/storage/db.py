@@ -115,6 +115,17 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # Names this installation to Home Assistant (config entry unique id); never changes.
         "INSERT INTO meta (name, value) VALUES ('instance_id', lower(hex(randomblob(16))))",
     ),
+    (
+        """CREATE TABLE roles (
+            name TEXT PRIMARY KEY,
+            description TEXT NOT NULL DEFAULT '',
+            rules TEXT NOT NULL DEFAULT '[]',
+            presets TEXT NOT NULL DEFAULT '[]',
+            cameras TEXT,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        )""",
+    ),
 )
 
 PRIVATE = 0o600
