@@ -356,3 +356,34 @@ async def test_first_start_on_the_gateway_asks_for_a_password_of_ones_own(
     await expect(card).to_be_hidden()
     await expect(page.locator("#live")).to_have_text("Live")
     assert await checked_user(service, "admin", NEW_PASSWORD) is not None
+
+
+async def test_custom_roles_are_offered_as_they_come(
+    service: Service, open_page: PageFactory
+) -> None:
+    page = (await open_page()).page
+    await open_panel(page, service, "admin", ADMIN_PASSWORD)
+    token = await service.login("admin", ADMIN_PASSWORD)
+    created = await service.request(
+        "POST",
+        "/api/roles",
+        json={"name": "front", "description": "The front door, live", "cameras": ["front_door"]},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert created.status == 201
+    # Live: the new role is a choice for every user, for new users and for new keys.
+    viewer_role = page.locator("#user-list tr", has_text="viewer").get_by_label("Role of viewer")
+    await expect(viewer_role.locator("option")).to_have_text(["Admin", "Viewer", "front"])
+    await expect(page.locator("#new-role option")).to_have_text(["Admin", "Viewer", "front"])
+    await expect(page.locator("#new-role")).to_have_value("viewer")  # still the default
+    await expect(page.locator("#key-role option")).to_have_count(3)
+    await viewer_role.select_option("front")
+    await toast(page, "viewer is now front.")
+    user = await service.services.users.get("viewer")
+    assert user is not None
+    assert user.role == "front"
+    await page.get_by_role("tab", name="Audit log").click()
+    rows = page.locator("#log-list tbody tr")
+    await expect(rows.first).to_contain_text("Role changed")
+    await expect(rows.first).to_contain_text("from Viewer to front")
+    await expect(rows.nth(1)).to_contain_text("Role created")

@@ -20,13 +20,18 @@ const EVENT_TYPES = [
   "role_changed",
   "api_key_created",
   "api_key_revoked",
+  "role_created",
+  "role_updated",
+  "role_deleted",
 ];
+const BUILTIN_ROLES = ["viewer", "admin"];
 
 const state = {
   profile: null,
   ingress: false,
   stats: null,
   users: null, // null until loaded
+  roles: BUILTIN_ROLES.map((name) => ({ name, builtin: true, description: "" })),
   sessions: [],
   keys: [],
   lockouts: [], // each with a local deadline (ms), immune to a clock difference
@@ -125,7 +130,19 @@ function device(agent) {
   return [browser, system].filter(Boolean).join(" · ") || agent;
 }
 
-const roleName = (role) => t(`panel.roles.${role}`);
+// The built-in roles in the visitor's language; custom ones by their own name.
+const roleName = (role) => (BUILTIN_ROLES.includes(role) ? t(`panel.roles.${role}`) : role);
+
+// The options of a role choice: every role CamAuth has (and the current one, come what may).
+function roleOptions(current) {
+  const names = state.roles.map((role) => role.name);
+  if (current && !names.includes(current)) names.push(current);
+  return names.map((name) => {
+    const role = state.roles.find((r) => r.name === name);
+    const title = role && !role.builtin ? role.description : undefined;
+    return h("option", { value: name, selected: name === current, title }, roleName(name));
+  });
+}
 
 // --- talking to CamAuth -----------------------------------------------------------------
 
@@ -400,6 +417,20 @@ async function loadWarnings() {
   byId("warnings").hidden = list.length === 0;
 }
 
+// --- roles ------------------------------------------------------------------------------
+
+async function loadRoles() {
+  const result = await call("GET", "/api/roles");
+  if (!result.ok) return;
+  state.roles = result.data;
+  for (const id of ["new-role", "key-role"]) {
+    const select = byId(id);
+    select.replaceChildren(...roleOptions(select.value));
+  }
+  renderUsers();
+  if (state.keys.length) renderKeys();
+}
+
 // --- users ------------------------------------------------------------------------------
 
 async function loadUsers() {
@@ -426,9 +457,7 @@ function renderUsers() {
         dataset: { focus: `role:${name}` },
         on: { change: (event) => changeRole(name, event.target) },
       },
-      ["viewer", "admin"].map((r) =>
-        h("option", { value: r, selected: r === user.role }, roleName(r)),
-      ),
+      roleOptions(user.role),
     );
     return {
       cells: [
@@ -961,9 +990,13 @@ const AFFECTS = {
   role_changed: ["users", "stats"],
   api_key_created: ["keys"],
   api_key_revoked: ["keys"],
+  role_created: ["roles"],
+  role_updated: ["roles"],
+  role_deleted: ["roles"],
 };
 const LOADERS = {
   stats: loadStats,
+  roles: loadRoles,
   users: loadUsers,
   sessions: loadSessions,
   keys: loadKeys,
@@ -1056,7 +1089,9 @@ async function recheckAccess() {
 }
 
 function refreshAll() {
-  for (const name of ["users", "sessions", "keys", "lockouts", "warnings", "log"]) schedule(name);
+  for (const name of ["roles", "users", "sessions", "keys", "lockouts", "warnings", "log"]) {
+    schedule(name);
+  }
 }
 
 // --- start ------------------------------------------------------------------------------
@@ -1100,7 +1135,16 @@ async function start() {
     : profile.data.username;
   byId("sign-out").hidden = state.ingress || profile.data.auth_method !== "session";
 
-  await Promise.all([loadUsers(), loadStats(), loadSessions(), loadKeys(), loadLockouts(), loadLog(), loadWarnings()]);
+  await Promise.all([
+    loadRoles(),
+    loadUsers(),
+    loadStats(),
+    loadSessions(),
+    loadKeys(),
+    loadLockouts(),
+    loadLog(),
+    loadWarnings(),
+  ]);
   setInterval(tick, 1000);
   connect();
 }
