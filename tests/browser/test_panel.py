@@ -80,6 +80,8 @@ async def test_add_a_user_change_the_role_reset_the_password_and_delete(
     await users.get_by_role("button", name="Add user").click()
     await toast(page, "alice was added as Viewer.")
     await expect(message).to_be_empty()
+    await expect(users.get_by_label("Username")).to_have_value("")  # ready for the next one
+    await expect(users.get_by_label("Role", exact=True)).to_have_value("viewer")
     row = page.locator("#user-list tr", has_text="alice")
     await expect(row).to_be_visible()
     assert await checked_user(service, "alice", NEW_PASSWORD) is not None

@@ -51,8 +51,8 @@ function h(tag, props = {}, ...children) {
     if (name === "class") node.className = value;
     else if (name === "dataset") Object.assign(node.dataset, value);
     else if (name === "on") for (const [type, fn] of Object.entries(value)) node.addEventListener(type, fn);
-    else if (name in node && typeof value !== "string") node[name] = value;
-    else node.setAttribute(name, value === true ? "" : value);
+    // Attributes, not properties: a form's reset() goes back to the `selected` attribute.
+    else node.setAttribute(name, value === true ? "" : String(value));
   }
   for (const child of children.flat()) {
     if (child === null || child === undefined || child === false) continue;
@@ -314,8 +314,17 @@ async function act(button, run) {
 
 // --- rendering lists --------------------------------------------------------------------
 
+const shown = new Map(); // what each list shows now, as a signature of its data
+
 // Re-render a list; keyboard focus stays on the "same" control (data-focus) if it still exists.
-function replaceList(container, content) {
+// With a ``signature`` of the data, a list that would look the same is left alone: a live
+// update must not swap a button from under a click (pressed on one node, released on another,
+// a click is lost).
+function replaceList(container, content, signature) {
+  if (signature !== undefined) {
+    if (shown.get(container.id) === signature) return;
+    shown.set(container.id, signature);
+  }
   const focused = document.activeElement?.dataset?.focus;
   container.replaceChildren(content);
   container.removeAttribute("aria-busy");
@@ -514,7 +523,14 @@ function renderUsers() {
     { title: t("panel.users.created"), label: true },
     { title: t("panel.actions.title"), label: false, className: "actions" },
   ];
-  replaceList(byId("user-list"), table(columns, rows, t("panel.users.none")));
+  const signature = JSON.stringify([
+    state.users,
+    state.users.map((user) => activity.get(user.username) ?? null),
+    state.roles.map((role) => [role.name, role.description]),
+    state.ingress,
+    state.profile?.username,
+  ]);
+  replaceList(byId("user-list"), table(columns, rows, t("panel.users.none")), signature);
 }
 
 function renderUserChoices() {
@@ -640,7 +656,8 @@ function renderSessions() {
     { title: t("panel.sessions.expires"), label: true },
     { title: t("panel.actions.title"), label: false, className: "actions" },
   ];
-  replaceList(byId("session-list"), table(columns, rows, t("panel.sessions.none")));
+  const signature = JSON.stringify(state.sessions);
+  replaceList(byId("session-list"), table(columns, rows, t("panel.sessions.none")), signature);
   updateRevokeAll();
 }
 
@@ -726,7 +743,8 @@ function renderKeys() {
     { title: t("panel.keys.last_used"), label: true },
     { title: t("panel.actions.title"), label: false, className: "actions" },
   ];
-  replaceList(byId("key-list"), table(columns, rows, t("panel.keys.none")));
+  const signature = JSON.stringify([state.keys, state.roles.map((role) => role.name)]);
+  replaceList(byId("key-list"), table(columns, rows, t("panel.keys.none")), signature);
   if (!state.keys.length) byId("add-key-box").open = true; // nothing to list: offer to add
 }
 
@@ -805,7 +823,9 @@ function renderLockouts() {
     { title: t("panel.lockouts.time_left"), label: true },
     { title: t("panel.actions.title"), label: false, className: "actions" },
   ];
-  replaceList(byId("lockout-list"), table(columns, rows, t("panel.lockouts.none")));
+  // Not the local deadlines: each answer moves them by a few milliseconds.
+  const signature = JSON.stringify(state.lockouts.map(({ deadline, retry_after, ...rest }) => rest));
+  replaceList(byId("lockout-list"), table(columns, rows, t("panel.lockouts.none")), signature);
   byId("lift-all").hidden = state.lockouts.length === 0;
 }
 
