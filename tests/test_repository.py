@@ -514,6 +514,62 @@ def test_translations_keep_names_units_and_examples(lang: str) -> None:
             assert literal in translated[path], f"{where}: {literal} changed"
 
 
+# The pages: their templates ({{t:key}}) and scripts (t("key"), t(`prefix.${…}`)) ask for
+# strings by key; the words themselves live only in translations/.
+STATIC = ADDON / "camauth/static"
+PAGE_FILES = ["login.html", "logout.html", "panel.html", "login.js", "logout.js", "panel.js"]
+_TEMPLATE_KEY = re.compile(r"\{\{t:([a-z_.]+)\}\}")
+_SCRIPT_KEY = re.compile(r"\bt\(\s*\"([a-z_.]+)\"")
+_SCRIPT_PREFIX = re.compile(r"\bt\(\s*`([a-z_.]+)\$\{")
+# A sentence in a script's string literal: a capitalised word, then a lower-case one.
+_SENTENCE = re.compile(r"""(["'`])[^"'`\n]*\b[A-Z][a-z]+ [a-z]+[^"'`\n]*\1""")
+
+
+def _page_strings() -> dict[str, Any]:
+    strings: dict[str, Any] = json.loads((STATIC / "i18n/en.json").read_text(encoding="utf-8"))
+    return strings
+
+
+def _string_at(strings: dict[str, Any], key: str) -> Any:
+    node: Any = strings
+    for part in key.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+def test_every_string_the_pages_ask_for_exists() -> None:
+    strings = _page_strings()
+    asked = 0
+    for name in PAGE_FILES:
+        text = (STATIC / name).read_text(encoding="utf-8")
+        for key in _TEMPLATE_KEY.findall(text) + _SCRIPT_KEY.findall(text):
+            asked += 1
+            assert isinstance(_string_at(strings, key), str), f"{name}: no string {key}"
+        for prefix in _SCRIPT_PREFIX.findall(text):
+            group, _, start = prefix.rpartition(".")
+            found = _string_at(strings, group)
+            assert isinstance(found, dict), f"{name}: no group {group}"
+            assert any(key.startswith(start) for key in found), f"{name}: nothing at {prefix}"
+    assert asked > 150
+
+
+def test_the_pages_hard_code_no_words() -> None:
+    """Text in the templates is a placeholder or the product's name; scripts say no sentences."""
+    for name in PAGE_FILES:
+        text = (STATIC / name).read_text(encoding="utf-8")
+        if name.endswith(".html"):
+            body = re.sub(r"<script[^>]*>.*?</script>|<!--.*?-->", "", text, flags=re.S)
+            for words in re.findall(r">([^<]+)<", body):
+                left = re.sub(r"\{\{[^}]*\}\}|CamAuth|[\s\u2013\u00b7]", "", words)
+                assert left == "", f"{name}: {words.strip()!r} is not translated"
+            for attribute in re.findall(r'(?:aria-label|title|alt|placeholder)="([^"]*)"', body):
+                assert re.sub(r"\{\{[^}]*\}\}|CamAuth|[\s\u2013]", "", attribute) == "", name
+        else:
+            code = re.sub(r"^\s*//.*$", "", text, flags=re.M)
+            found = [match.group(0) for match in _SENTENCE.finditer(code)]
+            assert found == [], f"{name}: words in the script: {found}"
+
+
 def test_generator_check_notices_missing_and_extra_keys(tmp_path: Path) -> None:
     generator = _load_generator()
     shutil.copytree(ROOT / "translations", tmp_path / "translations")

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from urllib.parse import quote, urlsplit
 
-from playwright.async_api import Browser, Page
+from playwright.async_api import Page, expect
 
 from camauth.core.redirects import safe_return_path
 from tests.data import DATA
-from tests.service.conftest import ADMIN_PASSWORD, Service
+from tests.service.conftest import ADMIN_PASSWORD, Service, ServiceFactory, with_auth
+
+from .conftest import PageFactory
 
 PAYLOADS = DATA / "openredirects.txt"
 
@@ -20,8 +22,12 @@ async def _sign_in(page: Page, username: str, password: str) -> None:
     await page.click("#login button[type=submit]")
 
 
-async def test_sign_in_returns_to_the_page_asked_for(service: Service, browser: Browser) -> None:
-    page = await browser.new_page()
+async def test_sign_in_returns_to_the_page_asked_for(
+    service: Service, open_page: PageFactory
+) -> None:
+    watched = await open_page()
+    watched.expect(404, "/favicon.ico")  # the browser asks for one for the JSON it shows
+    page = watched.page
     await page.goto(service.url("/login?rd=" + quote("/api/profile?from=cams", safe="")))
     await _sign_in(page, "admin", ADMIN_PASSWORD)
     await page.wait_for_url(service.url("/api/profile?from=cams"))
@@ -32,8 +38,10 @@ async def test_sign_in_returns_to_the_page_asked_for(service: Service, browser: 
     assert [c["httpOnly"] for c in cookies if c["name"] == "camauth_token"] == [True]
 
 
-async def test_wrong_password_is_reported(service: Service, browser: Browser) -> None:
-    page = await browser.new_page()
+async def test_wrong_password_is_reported(service: Service, open_page: PageFactory) -> None:
+    watched = await open_page()
+    watched.expect(401, "/api/login")
+    page = watched.page
     await page.goto(service.url("/login"))
     await _sign_in(page, "admin", "not the password at all")
     # A locator wait, not a JavaScript predicate: the page's CSP forbids eval, rightly.
@@ -43,8 +51,31 @@ async def test_wrong_password_is_reported(service: Service, browser: Browser) ->
     assert page.url == service.url("/login")
 
 
-async def test_signed_in_view_and_sign_out(service: Service, browser: Browser) -> None:
-    page = await browser.new_page()
+async def test_a_lockout_says_how_long_to_wait(
+    start_service: ServiceFactory, open_page: PageFactory
+) -> None:
+    service = await start_service(with_auth(failed_login_rate_limit="1/minute"))
+    watched = await open_page()
+    watched.expect(401, "/api/login")
+    watched.expect(429, "/api/login")
+    page = watched.page
+    await page.goto(service.url("/login"))
+    await _sign_in(page, "admin", "not the password at all")
+    await expect(page.locator("#message")).to_have_text("Wrong username or password.")
+    async with page.expect_response(lambda answer: answer.status == 429) as refused:
+        await page.click("#login button[type=submit]")
+    wait = int((await refused.value).headers["retry-after"])
+    assert 0 < wait <= 60
+    await expect(page.locator("#message")).to_have_text(
+        f"Too many failed logins. Try again in {wait} s."
+    )
+    # The form stays usable, and the message is announced (role=alert).
+    assert await page.get_by_role("alert").text_content() == await page.text_content("#message")
+    await expect(page.locator("#login button[type=submit]")).to_be_enabled()
+
+
+async def test_signed_in_view_and_sign_out(service: Service, open_page: PageFactory) -> None:
+    page = (await open_page()).page
     await page.goto(service.url("/login"))
     await _sign_in(page, "admin", ADMIN_PASSWORD)
     # With no return address the browser goes to /, which leads back to the signed-in view.
@@ -60,10 +91,12 @@ RETURN_ADDRESSES = json.loads((DATA / "return_addresses.json").read_text(encodin
 
 
 async def test_the_page_goes_where_the_server_judged_for_every_case(
-    service: Service, browser: Browser
+    service: Service, open_page: PageFactory
 ) -> None:
     """One table for both sides: the page asks for exactly what safe_return_path says."""
-    page = await browser.new_page()
+    watched = await open_page()
+    watched.expect(404)  # the addresses lead to pages this service does not have
+    page = watched.page
     await page.goto(service.url("/login"))
     await _sign_in(page, "admin", ADMIN_PASSWORD)
     await page.locator("#signed-in").wait_for(state="visible")
@@ -84,12 +117,12 @@ async def test_the_page_goes_where_the_server_judged_for_every_case(
 
 
 async def test_every_open_redirect_payload_stays_on_this_host(
-    service: Service, browser: Browser
+    service: Service, open_page: PageFactory
 ) -> None:
     """The browser's own URL parser has the last word on every verdict the page may follow."""
     payloads = PAYLOADS.read_text(encoding="utf-8").split("\n")
     verdicts = [safe_return_path(payload) for payload in payloads]
-    page = await browser.new_page()
+    page = (await open_page()).page
     await page.goto(service.url("/login"))
     origins: list[str] = await page.evaluate(
         "(targets) => targets.map((t) => new URL(t, location.href).origin)", verdicts

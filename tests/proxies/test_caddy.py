@@ -55,15 +55,15 @@ async def stack(
     return service, f"http://127.0.0.2:{port}"
 
 
-async def test_browser_gets_a_401_page_that_leads_to_login(stack: tuple[Service, str]) -> None:
+async def test_browser_is_redirected_to_login(stack: tuple[Service, str]) -> None:
+    """Caddy passes forward-auth answers through, so CamAuth answers it with a 302."""
     _, base = stack
     async with client_from("127.0.0.4") as client:
         response = await client.get(
             f"{base}/cams/front", headers={"Accept": "text/html"}, allow_redirects=False
         )
-        assert response.status == 401
-        assert response.headers["Location"] == "/login?rd=%2Fcams%2Ffront"
-        assert 'content="0;url=/login?rd=%2Fcams%2Ffront"' in await response.text()
+        assert response.status == 302
+        assert response.headers["Location"] == "/camauth/login?rd=%2Fcams%2Ffront"
 
 
 async def test_viewer_reaches_camera_read_only(stack: tuple[Service, str]) -> None:

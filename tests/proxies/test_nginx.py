@@ -81,7 +81,7 @@ async def test_browser_is_sent_to_login_with_its_return_address(stack: tuple[Ser
             f"{base}/cams/front?zoom=2", headers={"Accept": "text/html"}, allow_redirects=False
         )
         assert response.status == 302
-        assert response.headers["Location"] == "/login?rd=%2Fcams%2Ffront%3Fzoom%3D2"
+        assert response.headers["Location"] == "/camauth/login?rd=%2Fcams%2Ffront%3Fzoom%3D2"
         api = await client.get(f"{base}/cams/api/events", headers={"Accept": "application/json"})
         assert api.status == 401
 

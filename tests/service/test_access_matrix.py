@@ -29,6 +29,8 @@ PUBLIC: set[Route] = {
     ("GET", "/api/openapi.json"),
     ("POST", "/api/login"),
     ("POST", "/api/logout"),
+    # MediaMTX asks here with the viewer's credentials in the body, as /api/login does.
+    ("POST", "/api/auth/mediamtx"),
 }
 # Routes a viewer may call besides the public ones (they answer neither 401 nor 403).
 VIEWER: set[Route] = {

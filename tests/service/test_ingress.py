@@ -108,6 +108,26 @@ async def test_the_panel_is_served_under_the_ingress_path(
     assert status == 200
 
 
+async def test_home_assistant_may_frame_the_panel_and_no_other_site_may(
+    service: Service, ingress_for: Ingress
+) -> None:
+    """Home Assistant shows ingress panels in a frame of its own page, on its own origin."""
+    server = await ingress_for(service)
+    async with (
+        ClientSession() as client,
+        client.get(str(server.make_url("/")), headers=AS_SUPERVISOR) as response,
+    ):
+        assert response.status == 200
+        policy = response.headers["Content-Security-Policy"]
+        assert "frame-ancestors 'self'" in policy
+        assert "default-src 'self'" in policy
+        assert response.headers["X-Frame-Options"] == "SAMEORIGIN"
+    # The gateway's pages are never framed, not even by their own origin.
+    answer = await service.request("GET", "/login")
+    assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"]
+    assert answer.headers["X-Frame-Options"] == "DENY"
+
+
 async def test_the_home_assistant_user_acts_as_an_admin_under_their_name(
     service: Service, ingress_for: Ingress
 ) -> None:

@@ -477,7 +477,7 @@ SCENARIOS: dict[Route, list[Call]] = {
         Call("anonymous"),
         Call("cookie"),
     ],
-    ("GET", "/api/profile"): [Call("admin"), Call("key"), Call("viewer")],
+    ("GET", "/api/profile"): [Call("admin"), Call("key"), Call("viewer"), Call("ingress")],
     ("PUT", "/api/auth/password"): [
         *[
             Call("viewer", options=body(old_password=VIEWER_PASSWORD, password=weak))

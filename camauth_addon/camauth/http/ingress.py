@@ -74,7 +74,7 @@ async def ingress_middleware(request: web.Request, handler: Handler) -> web.Stre
         return json_error(403, "Changes must come from the CamAuth panel", key="cross_site")
     response = await _render_errors(request, handler)
     if not response.prepared:
-        add_security_headers(request, response)
+        add_security_headers(request, response, framed=True)  # Home Assistant frames it
     return response
 
 

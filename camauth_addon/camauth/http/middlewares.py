@@ -167,11 +167,28 @@ _PAGE_HEADERS = {
     "Content-Security-Policy": _PAGE_POLICY,
     "X-Frame-Options": "DENY",
 }
+# Home Assistant shows an ingress panel in a frame of its own page, on its own origin: the
+# panel's listener lets exactly that origin frame it, and no other.
+_FRAMED_PAGE_HEADERS = {
+    **_PAGE_HEADERS,
+    "Content-Security-Policy": _PAGE_POLICY.replace(
+        "frame-ancestors 'none'", "frame-ancestors 'self'"
+    ),
+    "X-Frame-Options": "SAMEORIGIN",
+}
 
 
-def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """Headers every answer carries: no sniffing, no caching of API answers, no framing."""
-    extra = _API_HEADERS if request.path.startswith("/api/") else _PAGE_HEADERS
+def add_security_headers(
+    request: web.Request, response: web.StreamResponse, *, framed: bool = False
+) -> None:
+    """Headers every answer carries: no sniffing, no caching of API answers, no framing.
+
+    ``framed``: pages may be framed by their own origin (Home Assistant's ingress).
+    """
+    if request.path.startswith("/api/"):
+        extra = _API_HEADERS
+    else:
+        extra = _FRAMED_PAGE_HEADERS if framed else _PAGE_HEADERS
     for name, value in extra.items():
         response.headers.setdefault(name, value)
 

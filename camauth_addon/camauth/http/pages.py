@@ -84,11 +84,17 @@ class Pages:
         )
 
     async def login(self, request: web.Request) -> web.Response:
-        """The login form, carrying the judged return address (``rd``)."""
+        """The login form, carrying the judged return address (``rd``).
+
+        A visitor who is signed in already is named in the page, so that its script need not
+        ask (and fail with a 401 in the browser's console for everyone else).
+        """
         auth = request.app[SETTINGS].auth
         host = original(request).host
         return_to = safe_return_address(request.query.get("rd"), host, auth.return_domains)
-        return self.render(request, "login.html", return_to=return_to)
+        identity = context(request).identity
+        user = {"username": identity.username, "role": identity.role} if identity else {}
+        return self.render(request, "login.html", return_to=return_to, **user)
 
     async def logout(self, request: web.Request) -> web.Response:
         """The sign-out page: its script ends the session, then goes on."""

@@ -17,7 +17,7 @@ import voluptuous as vol
 
 from ..const import ROLES, VERSION
 from ..core.events import EVENT_TYPES
-from ..core.identity import SOURCE_API_KEY, SOURCE_DISABLED, SOURCE_SESSION
+from ..core.identity import SOURCE_API_KEY, SOURCE_DISABLED, SOURCE_INGRESS, SOURCE_SESSION
 from ..core.lockouts import KIND_CLIENT, KIND_USERNAME
 from ..core.logins import INVALID_CREDENTIALS
 from ..core.passwords import MAX_LENGTH, MIN_LENGTH
@@ -189,8 +189,9 @@ PROFILE = shape(
         vol.Required(
             "auth_method",
             description="`session`: the cookie or a bearer token; `api_key`: `X-API-Key`; "
+            "`ingress`: a Home Assistant user through the sidebar panel (an admin); "
             "`disabled`: `auth.enabled` is off and every caller is an admin.",
-        ): vol.In([SOURCE_SESSION, SOURCE_API_KEY, SOURCE_DISABLED]),
+        ): vol.In([SOURCE_SESSION, SOURCE_API_KEY, SOURCE_INGRESS, SOURCE_DISABLED]),
     },
     "Who the caller is.",
     example={"username": "alice", "role": "viewer", "auth_method": "session"},
@@ -359,7 +360,7 @@ FIRST_PASSWORD = shape(
     "FirstPassword",
     {"username": str, "password": str},
     "The password CamAuth generated for `admin`, shown until it is changed.",
-    example={"username": "admin", "password": "tLQudUTqaYg-8YmDB9udjffh"},
+    example={"username": "admin", "password": "tLQudUTqaYg-8YmDB9udjffh"},  # nosec B105
 )
 LIFT_ALL_RESULT = shape(
     "LiftAllResult",

@@ -3,7 +3,7 @@
 
 // Where to go after signing in: the server judged the return address and wrote its verdict
 // into the page. The page follows it as it is and judges nothing itself (one rule, one place).
-// It is a path of the site the visitor came from (a camera UI), never under CamAuth's prefix.
+// It is a path of the site the visitor came from, or an address on an allowed return domain.
 function returnPath() {
   return document.querySelector('meta[name="camauth-return-to"]').content || "/";
 }
@@ -41,11 +41,11 @@ async function signIn(event) {
       password: form.password.value,
       source,
     });
+    const body = await response.json().catch(() => ({}));
     if (response.ok) {
       window.location.assign(returnPath());
       return;
     }
-    const body = await response.json().catch(() => ({}));
     const retry = response.headers.get("Retry-After");
     if (response.status === 429 && body.code === "rate_limited") {
       show(camauth.t("login.locked_out", { wait: camauth.wait(retry) }));
@@ -59,19 +59,23 @@ async function signIn(event) {
   }
 }
 
-async function showSession() {
-  const response = await camauth.api("GET", "/api/profile");
-  if (!response.ok) {
+// Signed in already? The server names the visitor in the page (no request that could fail).
+function showSession() {
+  const meta = (name) => document.querySelector(`meta[name="${name}"]`).content;
+  const username = meta("camauth-username");
+  if (!username) {
     return;
   }
-  const profile = await response.json();
-  document.getElementById("who").textContent = camauth.t("login.signed_in_as", profile);
+  document.getElementById("who").textContent = camauth.t("login.signed_in_as", {
+    username,
+    role: meta("camauth-role"),
+  });
   document.getElementById("login").hidden = true;
   document.getElementById("signed-in").hidden = false;
 }
 
 async function signOut() {
-  await camauth.api("POST", "/api/logout");
+  await (await camauth.api("POST", "/api/logout")).text(); // read to the end before leaving
   window.location.reload();
 }
 

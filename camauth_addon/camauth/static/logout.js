@@ -4,7 +4,7 @@
 document.addEventListener("DOMContentLoaded", async () => {
   const status = document.getElementById("status");
   try {
-    await camauth.api("POST", "/api/logout");
+    await (await camauth.api("POST", "/api/logout")).text(); // read to the end before leaving
     const info = await (await camauth.api("GET", "/api/auth/status")).json();
     status.textContent = camauth.t("logout.signed_out");
     window.location.replace(info.logout_url || camauth.base + "/login");
