@@ -31,3 +31,4 @@ ADMIN_USERNAME: Final = "admin"
 SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 
 LOGIN_PATH: Final = "/login"
+RESERVED_PREFIX: Final = "/camauth"  # every CamAuth path is also served under it

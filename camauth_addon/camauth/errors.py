@@ -55,6 +55,13 @@ class NotFound(CamAuthError):
     default_key = "not_found"
 
 
+class MethodNotAllowed(CamAuthError):
+    """The method is never served here (the built-in proxy refuses CONNECT and TRACE)."""
+
+    status = 405
+    default_key = "method_not_allowed"
+
+
 class Conflict(CamAuthError):
     """The request clashes with stored state (duplicate user, last admin)."""
 
@@ -79,6 +86,20 @@ class TooManyRequests(CamAuthError):
         """Carry a Retry-After in whole seconds (at least one)."""
         super().__init__(message, key=key, headers={"Retry-After": str(max(1, retry_after))})
         self.retry_after = max(1, retry_after)
+
+
+class BadGateway(CamAuthError):
+    """A camera UI behind the built-in proxy cannot be reached."""
+
+    status = 502
+    default_key = "upstream_unavailable"
+
+
+class GatewayTimeout(CamAuthError):
+    """A camera UI behind the built-in proxy stayed silent too long."""
+
+    status = 504
+    default_key = "upstream_timeout"
 
 
 class ConfigError(Exception):

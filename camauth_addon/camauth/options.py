@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,7 +14,9 @@ import limits
 import voluptuous as vol
 
 from .const import ROLE_VIEWER
+from .core.paths import is_canonical
 from .core.rate_limit import failures_per_hour, parse_windows
+from .core.upstreams import DEFAULT_TIMEOUT, OWN_PREFIXES, Upstream, ordered, split_url, under
 from .errors import ConfigError
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -207,6 +209,90 @@ PROXY_SCHEMA = vol.Schema(
     }
 )
 
+_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+_PREFIX = re.compile(r"(?:/[A-Za-z0-9._~-]+)*/?")
+
+
+def _upstream_name(value: Any) -> str:
+    if not isinstance(value, str) or not _NAME.fullmatch(value):
+        raise vol.Invalid("expected a short name: a-z, 0-9, '_' or '-' (e.g. frigate)")
+    return value
+
+
+def _upstream_url(value: Any) -> tuple[str, str]:
+    if not isinstance(value, str):
+        raise vol.Invalid("expected a URL such as http://ccab4aaf-frigate:5000")
+    try:
+        return split_url(value.strip())
+    except ValueError as err:
+        raise vol.Invalid(f"not an upstream URL: {err}") from err
+
+
+def _upstream_path(value: Any) -> str:
+    """Where the gateway serves an upstream: ``/`` or a prefix such as ``/go2rtc/``."""
+    if not isinstance(value, str) or not _PREFIX.fullmatch(value) or not value.startswith("/"):
+        raise vol.Invalid("expected / or a path prefix such as /go2rtc/")
+    prefix = value.rstrip("/")
+    if prefix and not is_canonical(prefix):
+        raise vol.Invalid("the prefix has '.' or '..' segments")
+    clash = next((own for own in OWN_PREFIXES if under(prefix, own) or under(own, prefix)), None)
+    if prefix and clash is not None:
+        raise vol.Invalid(f"{clash}/ is CamAuth's own; choose another prefix, or /")
+    return prefix
+
+
+def _host(value: Any) -> str:
+    if value in ("", None):
+        return ""
+    if not isinstance(value, str) or value.strip().startswith("."):
+        raise vol.Invalid("expected a host name such as frigate.example.com")
+    return _domain(value)
+
+
+UPSTREAM_SCHEMA = vol.Schema(
+    {
+        vol.Required("name"): _upstream_name,
+        vol.Required("url"): _upstream_url,
+        vol.Optional("path", default="/"): _upstream_path,
+        vol.Optional("host", default=""): _host,
+        vol.Optional("timeout", default=DEFAULT_TIMEOUT): vol.All(
+            _strict_int, vol.Range(min=1, max=3600)
+        ),
+        vol.Optional("auth_secret", default=""): _TEXT,
+    }
+)
+
+
+def _upstreams(value: Any) -> list[Upstream]:
+    """The list of upstreams: each valid, no two with one name or one place."""
+    if not isinstance(value, list):
+        raise vol.Invalid("expected a list of upstreams")
+    found: list[Upstream] = []
+    for index, item in enumerate(value):
+        try:
+            data = UPSTREAM_SCHEMA(item)
+        except vol.Invalid as err:
+            err.prepend([index])
+            raise
+        origin, base = data["url"]
+        upstream = Upstream(
+            data["name"],
+            origin,
+            base,
+            data["path"],
+            data["host"],
+            data["timeout"],
+            data["auth_secret"],
+        )
+        for other in found:
+            if other.name == upstream.name:
+                raise vol.Invalid(f"the name {upstream.name!r} is taken", path=[index, "name"])
+            if (other.host, other.prefix) == (upstream.host, upstream.prefix):
+                raise vol.Invalid(f"{other.name!r} is served there already", path=[index, "path"])
+        found.append(upstream)
+    return found
+
+
 AUDIT_SCHEMA = vol.Schema(
     {
         vol.Optional("retention_days", default=90): vol.All(
@@ -224,6 +310,10 @@ OPTIONS_SCHEMA = vol.Schema(
         vol.Optional("auth", default=dict): AUTH_SCHEMA,
         vol.Optional("proxy", default=dict): PROXY_SCHEMA,
         vol.Optional("audit", default=dict): AUDIT_SCHEMA,
+        vol.Optional("upstreams", default=list): _upstreams,
+        vol.Optional("ssl", default=False): _strict_bool,
+        vol.Optional("certfile", default="fullchain.pem"): vol.All(str, vol.Length(1, 4096)),
+        vol.Optional("keyfile", default="privkey.pem"): vol.All(str, vol.Length(1, 4096)),
         vol.Optional("log_level", default="info"): vol.All(
             str, vol.Lower, vol.In(LOG_LEVELS, msg=f"expected one of {', '.join(LOG_LEVELS)}")
         ),
@@ -270,6 +360,18 @@ class AuditSettings:
     max_events: int = 100_000
 
 
+SSL_DIR = Path("/ssl")  # the add-on's certificates (Home Assistant's `ssl` folder)
+
+
+@dataclass(frozen=True, slots=True)
+class TlsSettings:
+    """TLS on the gateway port: ``ssl``, ``certfile``, ``keyfile`` (relative ones under /ssl)."""
+
+    enabled: bool = False
+    certfile: Path = SSL_DIR / "fullchain.pem"
+    keyfile: Path = SSL_DIR / "privkey.pem"
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """All options, validated."""
@@ -279,6 +381,8 @@ class Settings:
     proxy: ProxySettings = field(default_factory=ProxySettings)
     audit: AuditSettings = field(default_factory=AuditSettings)
     log_level: str = "info"
+    upstreams: tuple[Upstream, ...] = ()  # in matching order (see core.upstreams.ordered)
+    tls: TlsSettings = field(default_factory=TlsSettings)
 
 
 def _humanize(err: vol.Invalid) -> str:
@@ -312,6 +416,8 @@ def parse_options(raw: Any) -> Settings:
         raise ConfigError(
             "invalid option 'auth.refresh_time': must be shorter than auth.session_length"
         )
+    if data["ssl"]:  # a cookie set over TLS must never travel without it
+        auth = replace(auth, cookie_secure=True)
     proxy = data["proxy"]
     return Settings(
         jwt_secret=data["jwt_secret"],
@@ -319,6 +425,8 @@ def parse_options(raw: Any) -> Settings:
         proxy=ProxySettings(**{**proxy, "group_roles": tuple(proxy["group_roles"])}),
         audit=AuditSettings(**data["audit"]),
         log_level=data["log_level"],
+        upstreams=ordered(data["upstreams"]),
+        tls=TlsSettings(data["ssl"], SSL_DIR / data["certfile"], SSL_DIR / data["keyfile"]),
     )
 
 

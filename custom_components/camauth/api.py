@@ -328,7 +328,8 @@ class CamAuthClient:
 
     def _endpoint(self, *parts: str) -> URL:
         segments = [quote(part, safe="") for part in parts]
-        return self._url.joinpath("api", *segments, encoded=True)
+        # /camauth/api/ is CamAuth's in every setup, also when a camera UI is served at /.
+        return self._url.joinpath("camauth", "api", *segments, encoded=True)
 
     async def _request(self, method: str, *path: str, json: Any = None, auth: bool = True) -> Any:
         headers = {API_KEY_HEADER: self._api_key} if auth else {}

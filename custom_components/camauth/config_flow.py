@@ -106,13 +106,17 @@ class CamAuthConfigFlow(ConfigFlow, domain=DOMAIN):
         config = discovery_info.config
         try:
             instance_id, api_key = str(config["instance_id"]), str(config["api_key"])
-            url = str(URL.build(scheme="http", host=str(config["host"]), port=int(config["port"])))
+            tls = config.get("ssl") is True
+            scheme = "https" if tls else "http"
+            url = str(URL.build(scheme=scheme, host=str(config["host"]), port=int(config["port"])))
         except (KeyError, TypeError, ValueError):
             return self.async_abort(reason="invalid_discovery_info")
         await self.async_set_unique_id(instance_id)
         # A known CamAuth with a new host, port or key is updated in place (and reloaded).
-        self._abort_if_unique_id_configured(updates={CONF_URL: url, CONF_API_KEY: api_key})
-        self._discovered = {CONF_URL: url, CONF_API_KEY: api_key, CONF_VERIFY_SSL: True}
+        # The add-on's certificate names its public host, never the internal one used here.
+        found = {CONF_URL: url, CONF_API_KEY: api_key, CONF_VERIFY_SSL: not tls}
+        self._abort_if_unique_id_configured(updates=found)
+        self._discovered = found
         self.context["title_placeholders"] = {"name": discovery_info.name}
         return await self.async_step_hassio_confirm()
 

@@ -131,7 +131,7 @@ def _stream_server(*frames: Any, close_code: int = WSCloseCode.OK) -> web.Applic
         return ws
 
     app = web.Application()
-    app.router.add_get("/api/ws", handler)
+    app.router.add_get("/camauth/api/ws", handler)
     return app
 
 
@@ -177,7 +177,7 @@ async def test_old_camauth_without_warnings(session: ClientSession, start_web: A
         return web.json_response({"error": "Not found"}, status=404)
 
     app = web.Application()
-    app.router.add_get("/api/warnings", missing)
+    app.router.add_get("/camauth/api/warnings", missing)
     assert await CamAuthClient(session, await start_web(app), "k").warnings() == []
 
 
@@ -191,8 +191,8 @@ async def test_refusals_carry_camauths_message_and_code(
         return web.Response(status=418, text="short and stout")
 
     app = web.Application()
-    app.router.add_post("/api/users/{name}/revoke_sessions", conflict)
-    app.router.add_post("/api/users/{name}/reset_password", teapot)
+    app.router.add_post("/camauth/api/users/{name}/revoke_sessions", conflict)
+    app.router.add_post("/camauth/api/users/{name}/reset_password", teapot)
     client = CamAuthClient(session, await start_web(app), "k")
     with pytest.raises(Exception, match="Nope") as err:
         await client.revoke_sessions("a/b")

@@ -57,7 +57,7 @@ async def test_user_flow_errors_then_recovers(
         return web.json_response({"username": "anonymous", "role": "admin"})
 
     not_camauth = web.Application()
-    not_camauth.router.add_get("/api/profile", frigate_like)
+    not_camauth.router.add_get("/camauth/api/profile", frigate_like)
     other = await start_web(not_camauth)
     viewer_key = await camauth.new_key("viewer-key", "viewer")
 
@@ -87,26 +87,32 @@ async def test_user_flow_errors_then_recovers(
 @pytest.mark.parametrize(
     ("routes", "what"),
     [
-        ({"/api/health": (200, "<html>hello</html>")}, "HTML health"),
-        ({"/api/health": (200, {"status": "healthy"})}, "other health"),
-        ({"/api/health": (200, {"status": "ok"})}, "no profile (404)"),
+        ({"/camauth/api/health": (200, "<html>hello</html>")}, "HTML health"),
+        ({"/camauth/api/health": (200, {"status": "healthy"})}, "other health"),
+        ({"/camauth/api/health": (200, {"status": "ok"})}, "no profile (404)"),
         (
             {
-                "/api/health": (200, {"status": "ok"}),
-                "/api/profile": (200, {"username": "x", "role": "admin", "auth_method": "k"}),
-                "/api/stats": (200, {"cpu": 3}),
+                "/camauth/api/health": (200, {"status": "ok"}),
+                "/camauth/api/profile": (
+                    200,
+                    {"username": "x", "role": "admin", "auth_method": "k"},
+                ),
+                "/camauth/api/stats": (200, {"cpu": 3}),
             },
             "other stats",
         ),
         (
             {
-                "/api/health": (200, {"status": "ok"}),
-                "/api/profile": (200, {"username": "x", "role": "admin", "auth_method": "k"}),
-                "/api/stats": (200, [1, 2]),
+                "/camauth/api/health": (200, {"status": "ok"}),
+                "/camauth/api/profile": (
+                    200,
+                    {"username": "x", "role": "admin", "auth_method": "k"},
+                ),
+                "/camauth/api/stats": (200, [1, 2]),
             },
             "a list",
         ),
-        ({"/api/health": (401, {"error": "who are you"})}, "auth everywhere"),
+        ({"/camauth/api/health": (401, {"error": "who are you"})}, "auth everywhere"),
     ],
 )
 async def test_user_flow_not_camauth(
@@ -133,7 +139,7 @@ async def test_user_flow_server_error_is_cannot_connect(
         return web.Response(status=502, text="Bad gateway")
 
     app = web.Application()
-    app.router.add_get("/api/health", broken)
+    app.router.add_get("/camauth/api/health", broken)
     result = await _user_flow(hass, _user_input(await start_web(app), "a-key"))
     assert result["errors"] == {"base": "cannot_connect"}
 
@@ -293,3 +299,16 @@ async def test_reconfigure(
     await hass.async_block_till_done()
     assert entry.data == _user_input(moved.url, moved.api_key, verify_ssl=False)
     await until(hass, lambda: coordinator_of(entry).connected)
+
+
+async def test_hassio_discovery_of_an_https_gateway(hass: HomeAssistant, camauth: CamAuth) -> None:
+    # With `ssl` on, the add-on's certificate names its public host, not the internal one.
+    instance_id = await camauth.instance_id()
+    entry = entry_for(camauth, instance_id)
+    entry.add_to_hass(hass)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_HASSIO}, data=_discovery(camauth, instance_id, ssl=True)
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert entry.data[CONF_URL] == f"https://127.0.0.1:{camauth.server.port}"
+    assert entry.data[CONF_VERIFY_SSL] is False

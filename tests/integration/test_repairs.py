@@ -143,12 +143,12 @@ async def test_unknown_warnings_become_generic_issues(
 
     async def forward(request: web.Request) -> web.Response:
         status, body = await camauth.call("GET", request.path)
-        if request.path == "/api/warnings":
+        if request.path == "/camauth/api/warnings":
             body = {"warnings": warnings}
         return web.json_response(body, status=status)
 
     app = web.Application()
-    app.router.add_get("/api/{path:.*}", forward)
+    app.router.add_get("/camauth/api/{path:.*}", forward)
     proxy = await start_web(app)
     entry = entry_for(camauth, await camauth.instance_id(), **{CONF_URL: proxy})
     await setup_entry(entry, stream=False)

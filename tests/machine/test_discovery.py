@@ -83,7 +83,8 @@ async def test_discovery_announces_one_admin_key_and_keeps_it_until_revoked(
     body = await announced(supervisor, service, environ)
     assert set(body) == {"service", "config"}
     assert body["service"] == "camauth"
-    assert set(body["config"]) == {"host", "port", "api_key", "instance_id"}
+    assert set(body["config"]) == {"host", "port", "api_key", "instance_id", "ssl"}
+    assert body["config"]["ssl"] is False
     assert body["config"]["host"] == socket.gethostname()
     assert body["config"]["port"] == service.server.port
     first = body["config"]["api_key"]

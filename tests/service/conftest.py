@@ -56,10 +56,10 @@ class Service:
         """Send a request with the shared cookie jar."""
         return await self.client.request(method, self.url(path), **kwargs)
 
-    async def login(self, username: str, password: str) -> str:
+    async def login(self, username: str, password: str, path: str = "/api/login") -> str:
         """Log in (the cookie lands in the jar) and return the token."""
         response = await self.request(
-            "POST", "/api/login", json={"username": username, "password": password}
+            "POST", path, json={"username": username, "password": password}
         )
         body = await response.json()
         assert response.status == 200, body

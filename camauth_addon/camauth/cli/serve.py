@@ -13,10 +13,11 @@ from pathlib import Path
 
 from aiohttp import web
 
-from ..const import DEFAULT_HOST, LOGIN_PATH, VERSION
+from ..const import DEFAULT_HOST, LOGIN_PATH, RESERVED_PREFIX, VERSION
 from ..core.services import Services, open_services
 from ..http.app import create_app
 from ..http.ingress import create_ingress_app
+from ..http.tls import Certificates
 from ..jwt_secret import JwtSecret
 from ..options import Settings
 from ..supervisor.auth import HomeAssistantAuth
@@ -24,6 +25,8 @@ from ..supervisor.discovery import SUPERVISOR_TOKEN_ENV, start_discovery
 from .onboarding import ensure_admin, print_banner
 
 _LOGGER = logging.getLogger(__name__)
+
+SHUTDOWN_TIMEOUT = 3.0  # seconds open requests get to finish when CamAuth stops
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +51,11 @@ def listening_on(host: str, port: int) -> str:
     return f"port {port} on {host} only"
 
 
-def public_url(host: str, port: int) -> str:
-    """A URL a person on this machine can open."""
+def public_url(host: str, port: int, *, tls: bool = False) -> str:
+    """A URL a person on this machine can open (the login page, under CamAuth's own prefix)."""
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104  # nosec B104
     shown = f"[{shown}]" if ":" in shown else shown
-    return f"http://{shown}:{port}{LOGIN_PATH}"
+    return f"{'https' if tls else 'http'}://{shown}:{port}{RESERVED_PREFIX}{LOGIN_PATH}"
 
 
 def _stop_event() -> asyncio.Event:
@@ -64,11 +67,20 @@ def _stop_event() -> asyncio.Event:
     return stop
 
 
-async def _serve(settings: Settings, services: Services, sock: socket.socket) -> web.AppRunner:
-    runner = web.AppRunner(create_app(settings, services), handle_signals=False)
+async def _serve(
+    settings: Settings,
+    services: Services,
+    sock: socket.socket,
+    certificates: Certificates | None,
+) -> web.AppRunner:
+    # Streams through the built-in proxy never end by themselves: stopping waits this long.
+    runner = web.AppRunner(
+        create_app(settings, services), handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT
+    )
     await runner.setup()
     try:
-        await web.SockSite(runner, sock).start()
+        context = certificates.context if certificates is not None else None
+        await web.SockSite(runner, sock, ssl_context=context).start()
     except BaseException:
         await runner.cleanup()
         raise
@@ -98,6 +110,7 @@ async def _serve_ingress(settings: Settings, services: Services, port: int) -> w
 async def run(settings: Settings, secret: JwtSecret, config: ServeConfig) -> None:
     """Serve until a stop signal arrives."""
     stop = _stop_event()
+    certificates = Certificates(settings.tls) if settings.tls.enabled else None
     # The port comes first: one that is taken must not cost the first admin password. Until
     # serving starts, connections wait in the socket's backlog.
     sock = socket.create_server((config.host, config.port))
@@ -114,22 +127,26 @@ async def run(settings: Settings, secret: JwtSecret, config: ServeConfig) -> Non
         sock.close()
         raise
     try:
-        url = public_url(config.host, config.port)
+        url = public_url(config.host, config.port, tls=certificates is not None)
         reset = settings.auth.reset_admin_password
         password = await ensure_admin(services, reset=reset)
         if password is not None:
             listening = listening_on(config.host, config.port)
             print_banner(password, url, reset=reset, listening=listening)
-        runners = [await _serve(settings, services, sock)]
+        runners = [await _serve(settings, services, sock, certificates)]
+        watching = asyncio.create_task(certificates.watch()) if certificates else None
         if config.ingress_port is not None:
             runners.append(await _serve_ingress(settings, services, config.ingress_port))
             _LOGGER.info("Admin panel for ingress on %s:%d", ingress_host(), config.ingress_port)
         _LOGGER.info("CamAuth %s listening on %s:%d (%s)", VERSION, config.host, config.port, url)
-        discovery = await start_discovery(services, config.data_dir, config.port)
+        discovery = await start_discovery(
+            services, config.data_dir, config.port, tls=certificates is not None
+        )
         await stop.wait()
         _LOGGER.info("Stopping")
-        if discovery is not None:
-            discovery.cancel()
+        for task in (discovery, watching):
+            if task is not None:
+                task.cancel()
         for runner in reversed(runners):
             await runner.cleanup()
     finally:

@@ -8,14 +8,15 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+import aiohttp
 from aiohttp import web
 
+from ..const import RESERVED_PREFIX
 from ..core.services import Services
 from ..options import Settings
 from . import ws
 from .access import guarded
-from .app_keys import SERVICES, SETTINGS, WEBSOCKETS
-from .forwarded import RESERVED_PREFIX
+from .app_keys import PAGES, SERVICES, SETTINGS, UPSTREAM_CLIENT, WEBSOCKETS
 from .middlewares import (
     gateway_middleware,
     header_guard_middleware,
@@ -76,6 +77,19 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
             await task
 
 
+async def _upstream_client(app: web.Application) -> AsyncIterator[None]:
+    """One pool of connections to the camera UIs, for the life of the application."""
+    connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=10)  # a stream holds one each
+    async with aiohttp.ClientSession(
+        connector=connector,
+        cookie_jar=aiohttp.DummyCookieJar(),  # the browser keeps the camera UI's cookies
+        auto_decompress=False,
+        skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
+    ) as client:
+        app[UPSTREAM_CLIENT] = client
+        yield
+
+
 def create_app(settings: Settings, services: Services) -> web.Application:
     """Build the gateway: middlewares in order, then the route table."""
     # One middleware identifies every request, answers forward-auth itself, and renders
@@ -93,7 +107,10 @@ def create_app(settings: Settings, services: Services) -> web.Application:
     app[SERVICES] = services
     app[WEBSOCKETS] = set()
     app.on_shutdown.append(ws.close_websockets)
-    for route in route_table(Pages()):
+    pages = app[PAGES] = Pages()
+    if settings.upstreams:
+        app.cleanup_ctx.append(_upstream_client)
+    for route in route_table(pages):
         handler = guarded(route)
         app.router.add_route(route.method, route.path, handler)
         # Also under /camauth/, so a camera UI served at / leaves CamAuth one prefix of its own.

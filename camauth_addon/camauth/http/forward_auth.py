@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import html
 import logging
-from urllib.parse import quote
 
 from aiohttp import web
 
-from ..const import LOGIN_PATH
 from ..core.identity import Identity
 from ..core.paths import UnjudgeablePath, canonical_target, split_target
 from ..core.policy import ALLOW, Decision, Target, decide
@@ -23,7 +21,8 @@ from ..core.redirects import safe_return_path
 from .app_keys import SERVICES, SETTINGS
 from .client_ip import peer_is_trusted
 from .context import context
-from .forwarded import RESERVED_PREFIX, original
+from .navigation import absolute, is_navigation, login_page, with_return
+from .proxy_headers import identity_headers
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -78,8 +77,8 @@ def _first_uri(request: web.Request) -> tuple[str, str] | None:
     return None
 
 
-def return_address(request: web.Request, absolute: bool) -> str:
-    """The address the user wanted: a path on this host, or (``absolute``) the whole URL."""
+def return_address(request: web.Request, whole: bool) -> str:
+    """The address the user wanted: a path on this host, or (``whole``) the whole URL."""
     found = _first_uri(request)
     if found is None:
         return "/"
@@ -91,37 +90,20 @@ def return_address(request: web.Request, absolute: bool) -> str:
     if name != "X-Original-URL" and not value.startswith("/"):
         return "/"  # only X-Original-URL may be a full URL
     target = safe_return_path(path + (f"?{query}" if query else ""))
-    if not absolute or target == "/":
+    if not whole or target == "/":
         return target
     if name == "X-Original-URL" and "://" in value:
         return value if safe_return_path(target) == target else "/"
-    told = original(request)
-    return f"{told.scheme}://{told.host}{target}"
+    return absolute(request, target)
 
 
 def login_location(request: web.Request) -> str:
     """The login page (``auth.login_url``, else ``/camauth/login``), with the return address."""
-    login = request.app[SETTINGS].auth.login_url or RESERVED_PREFIX + LOGIN_PATH
-    target = return_address(request, absolute="://" in login)
-    if target == "/":
-        return login
-    separator = "&" if "?" in login else "?"
-    return f"{login}{separator}rd={quote(target, safe='')}"
+    login = login_page(request)
+    return with_return(login, return_address(request, whole="://" in login))
 
 
 _UNAUTHORIZED_JSON = b'{"error": "Authentication required", "code": "unauthorized"}'
-
-
-def is_navigation(request: web.Request) -> bool:
-    """Whether a browser is loading a page (not a script's API call, which gets a plain 401).
-
-    Frigate's frontend treats a redirect on an API call as a logout, so only navigations are
-    sent to the login page.
-    """
-    headers = request.headers
-    if "text/html" not in headers.get("Accept", "") or "X-Requested-With" in headers:
-        return False
-    return headers.get("Sec-Fetch-Mode", "navigate").lower() == "navigate"
 
 
 def redirects_browsers(request: web.Request) -> bool:
@@ -186,14 +168,7 @@ def _untrusted(request: web.Request, identity: Identity) -> web.Response:
 
 
 def _allowed(identity: Identity) -> web.Response:
-    headers = {"Remote-User": identity.username, "Remote-Role": identity.role}
-    if identity.groups:
-        headers["Remote-Groups"] = ",".join(identity.groups)
-    if identity.email:
-        headers["Remote-Email"] = identity.email
-    if identity.name:
-        headers["Remote-Name"] = identity.name
-    return web.Response(status=200, headers=headers)
+    return web.Response(status=200, headers=identity_headers(identity))
 
 
 def _decide(request: web.Request) -> web.Response:

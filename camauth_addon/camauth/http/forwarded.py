@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from ..const import RESERVED_PREFIX
 from ..core.identity import SOURCE_INGRESS
 from .app_keys import SETTINGS
 from .client_ip import peer_is_trusted
@@ -49,9 +50,6 @@ def original(request: web.Request) -> Original:
         if _PREFIX.fullmatch(told_prefix) and not {".", ".."} & set(told_prefix.split("/")):
             prefix = told_prefix
     return Original(scheme, host, prefix)
-
-
-RESERVED_PREFIX = "/camauth"  # every CamAuth path is also served under it
 
 
 def under_reserved_prefix(path: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 
@@ -16,7 +17,9 @@ from .client_ip import client_address, peer_is_trusted
 from .context import RequestContext, set_context
 from .credentials import read_credential
 from .forward_auth import FORWARD_AUTH_PATHS, decide_forward_auth
-from .responses import json_error, set_session_cookie
+from .proxy import proxy, upstream_of
+from .renewal import renew_session_cookie
+from .responses import json_error
 from .sso import proxy_identity
 
 _LOGGER = logging.getLogger(__name__)
@@ -90,25 +93,6 @@ def identify(request: web.Request, ctx: RequestContext) -> None:
     ctx.claims = found.claims if credential.source == "cookie" else None
 
 
-async def _refresh_cookie(
-    request: web.Request, ctx: RequestContext, response: web.StreamResponse
-) -> None:
-    """Renew a session cookie that is close to expiring; a failure only skips the renewal."""
-    auth = request.app[SETTINGS].auth
-    claims, identity = ctx.claims, ctx.identity
-    if claims is None or identity is None or response.prepared:
-        return
-    if claims.exp - time.time() >= auth.refresh_time:
-        return
-    try:
-        refreshed = await request.app[SERVICES].sessions.refresh(identity, claims)
-    except Exception:  # a locked database must not turn the answer into an error
-        _LOGGER.exception("Could not renew the session cookie for %s", identity.username)
-        return
-    if refreshed is not None:
-        set_session_cookie(response, refreshed, auth)
-
-
 def _observe(request: web.Request) -> None:
     """Note configuration problems this request shows (see core.warnings)."""
     auth, warnings = request.app[SETTINGS].auth, request.app[SERVICES].warnings
@@ -140,15 +124,20 @@ async def gateway_middleware(request: web.Request, handler: Handler) -> web.Stre
     One layer instead of several, because every camera request passes through here.
     """
     ctx = _context(request)
-    if request.path in FORWARD_AUTH_PATHS:
-        response: web.StreamResponse = decide_forward_auth(request)
+    upstream = upstream_of(request)
+    if upstream is not None:  # a camera UI's: the proxy judges it, and answers every refusal
+        response: web.StreamResponse = await _render_errors(
+            request, functools.partial(proxy, upstream=upstream)
+        )
+    elif request.path in FORWARD_AUTH_PATHS:
+        response = decide_forward_auth(request)
         if response.status != 200:  # Traefik and Caddy show refusals to the browser
             add_security_headers(request, response)
     else:
         response = await _render_errors(request, handler)
         if not response.prepared:
             add_security_headers(request, response)
-    await _refresh_cookie(request, ctx, response)
+    await renew_session_cookie(request, ctx, response)
     return response
 
 

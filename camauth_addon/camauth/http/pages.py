@@ -15,8 +15,8 @@ from typing import Any
 
 from aiohttp import web
 
-from ..const import LOGIN_PATH
-from ..core.redirects import safe_return_address
+from ..const import LOGIN_PATH, RESERVED_PREFIX
+from ..core.redirects import safe_return_address, safe_return_path
 from ..errors import Forbidden
 from .app_keys import SETTINGS
 from .context import context
@@ -95,6 +95,22 @@ class Pages:
         identity = context(request).identity
         user = {"username": identity.username, "role": identity.role} if identity else {}
         return self.render(request, "login.html", return_to=return_to, **user)
+
+    def error(self, request: web.Request, status: int, key: str) -> web.Response:
+        """A refusal or a camera UI's failure, as a page for a browser on the camera UI.
+
+        Its assets come from ``/camauth/``: every other path may be the camera UI's own.
+        """
+        lang = pick_language(request.headers.get("Accept-Language"))
+        page = self.render(
+            request,
+            "error.html",
+            base=original(request).prefix + RESERVED_PREFIX,
+            message=text(lang, f"errors.{key}"),
+            again=safe_return_path(request.path_qs),
+        )
+        page.set_status(status)
+        return page
 
     async def logout(self, request: web.Request) -> web.Response:
         """The sign-out page: its script ends the session, then goes on."""

@@ -128,8 +128,8 @@ def route_table(pages: Pages) -> list[Route]:
             body=mediamtx.BODY_SCHEMA,
             example={
                 "user": "",
-                "password": "",
-                "token": "",
+                "password": "",  # nosec B105 - an example body, empty on purpose
+                "token": "",  # nosec B105
                 "ip": "192.168.1.20",
                 "action": "read",
                 "path": "front_door",

@@ -19,7 +19,7 @@ from ..errors import BadRequest, Unauthorized
 from ..options import ProxySettings, Settings
 from .client_ip import peer_is_trusted
 
-SECRET_HEADER = "X-Proxy-Secret"  # noqa: S105 - a header's name
+SECRET_HEADER = "X-Proxy-Secret"  # noqa: S105  # nosec B105 - a header's name
 
 
 def _value(request: web.Request, name: str | None) -> str:

@@ -95,7 +95,12 @@ async def announce_until_done(url: str, token: str, config: Any, first_delay: fl
 
 
 async def start_discovery(
-    services: Services, data_dir: Path, port: int, environ: Mapping[str, str] = os.environ
+    services: Services,
+    data_dir: Path,
+    port: int,
+    environ: Mapping[str, str] = os.environ,
+    *,
+    tls: bool = False,
 ) -> asyncio.Task[None] | None:
     """Begin announcing when running as an add-on; None (and no key) otherwise."""
     token = environ.get(SUPERVISOR_TOKEN_ENV, "")
@@ -107,6 +112,7 @@ async def start_discovery(
         "port": port,
         "api_key": key,
         "instance_id": services.stats.instance_id,
+        "ssl": tls,  # the gateway port speaks HTTPS (the `ssl` option)
     }
     url = environ.get(SUPERVISOR_URL_ENV, DEFAULT_SUPERVISOR_URL).rstrip("/")
     return asyncio.create_task(announce_until_done(url, token, config))

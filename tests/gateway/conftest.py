@@ -1,0 +1,72 @@
+"""CamAuth's built-in proxy in front of a real camera-like server, both on 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+from camauth.options import Settings, parse_options
+from tests.service.conftest import (  # noqa: F401 - fixtures used by the tests here
+    Service,
+    ServiceFactory,
+    free_port,
+    start_service,
+)
+
+from .camera import camera_app
+
+GatewayFactory = Callable[..., Awaitable[Service]]
+
+
+@pytest.fixture(autouse=True)
+def _sockets(socket_enabled: None) -> None:
+    """Real servers on loopback."""
+
+
+@pytest.fixture
+async def camera(tmp_path: Path) -> AsyncIterator[TestServer]:
+    """The camera UI CamAuth protects."""
+    server = TestServer(camera_app(tmp_path), host="127.0.0.1")
+    await server.start_server()
+    yield server
+    await server.close()
+
+
+def camera_url(camera: TestServer) -> str:
+    """The camera UI's address, as an upstream option names it."""
+    return f"http://127.0.0.1:{camera.port}"
+
+
+def gateway_settings(upstreams: list[dict[str, Any]], **options: Any) -> Settings:
+    """Settings parsed from options, as the add-on's options.json would give them."""
+    return parse_options({"upstreams": upstreams, **options})
+
+
+@pytest.fixture
+async def start_gateway(
+    start_service: ServiceFactory,  # noqa: F811 - the fixture imported above
+    camera: TestServer,
+) -> GatewayFactory:
+    """CamAuth serving the camera UI: at ``/`` unless other upstream options are given."""
+
+    async def start(*upstreams: dict[str, Any], **options: Any) -> Service:
+        chosen = list(upstreams) or [{"name": "camera", "url": camera_url(camera)}]
+        return await start_service(gateway_settings(chosen, **options))
+
+    return start
+
+
+@pytest.fixture
+async def gateway(start_gateway: GatewayFactory) -> Service:
+    """CamAuth serving the camera UI at ``/``."""
+    return await start_gateway()
+
+
+def settings_with(settings: Settings, **changes: Any) -> Settings:
+    """Settings with some top-level fields changed."""
+    return replace(settings, **changes)
