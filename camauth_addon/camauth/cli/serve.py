@@ -22,6 +22,7 @@ from ..jwt_secret import JwtSecret
 from ..options import Settings
 from ..supervisor.auth import HomeAssistantAuth
 from ..supervisor.discovery import SUPERVISOR_TOKEN_ENV, start_discovery
+from ..supervisor.exposure import HOST_ADDRESS, watch_upstreams
 from .onboarding import ensure_admin, print_banner
 
 _LOGGER = logging.getLogger(__name__)
@@ -107,6 +108,14 @@ async def _serve_ingress(settings: Settings, services: Services, port: int) -> w
     return runner
 
 
+def _watch_exposure(settings: Settings, services: Services) -> asyncio.Task[None] | None:
+    """Look for upstreams reachable without CamAuth (the host is probed in the add-on only)."""
+    if not settings.upstreams:
+        return None
+    host = HOST_ADDRESS if os.environ.get(SUPERVISOR_TOKEN_ENV) else None
+    return asyncio.create_task(watch_upstreams(settings.upstreams, services.warnings, host))
+
+
 async def run(settings: Settings, secret: JwtSecret, config: ServeConfig) -> None:
     """Serve until a stop signal arrives."""
     stop = _stop_event()
@@ -135,6 +144,7 @@ async def run(settings: Settings, secret: JwtSecret, config: ServeConfig) -> Non
             print_banner(password, url, reset=reset, listening=listening)
         runners = [await _serve(settings, services, sock, certificates)]
         watching = asyncio.create_task(certificates.watch()) if certificates else None
+        exposure = _watch_exposure(settings, services)
         if config.ingress_port is not None:
             runners.append(await _serve_ingress(settings, services, config.ingress_port))
             _LOGGER.info("Admin panel for ingress on %s:%d", ingress_host(), config.ingress_port)
@@ -144,7 +154,7 @@ async def run(settings: Settings, secret: JwtSecret, config: ServeConfig) -> Non
         )
         await stop.wait()
         _LOGGER.info("Stopping")
-        for task in (discovery, watching):
+        for task in (discovery, watching, exposure):
             if task is not None:
                 task.cancel()
         for runner in reversed(runners):

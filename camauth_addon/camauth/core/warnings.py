@@ -27,6 +27,7 @@ class ConfigWarning:
 FORWARDED_FOR_UNTRUSTED: Final = "forwarded_for_untrusted"
 COOKIE_NOT_SECURE: Final = "cookie_secure_off_over_https"
 FORWARD_AUTH_UNTRUSTED: Final = "forward_auth_untrusted_proxy"
+UPSTREAM_EXPOSED: Final = "upstream_reachable_directly"
 
 
 class ConfigWarnings:
@@ -69,6 +70,18 @@ class ConfigWarnings:
             "Users reach CamAuth over HTTPS, but auth.cookie_secure is off: the session cookie "
             "would also be sent over plain HTTP. Turn auth.cookie_secure on.",
             {"since": time.time()},
+        )
+
+    def upstream_exposed(self, name: str, where: str) -> None:
+        """A camera UI behind CamAuth can also be reached without it."""
+        if UPSTREAM_EXPOSED in self._seen:
+            return
+        self._seen[UPSTREAM_EXPOSED] = ConfigWarning(
+            UPSTREAM_EXPOSED,
+            f"The upstream {name!r} can also be reached directly at {where}, without CamAuth's "
+            "login: anyone on your network can skip it. Close that port (for an add-on such as "
+            "Frigate, leave its port unset in the add-on's Network settings).",
+            {"upstream": name, "where": where, "since": time.time()},
         )
 
     def current(self) -> list[ConfigWarning]:
