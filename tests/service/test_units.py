@@ -6,12 +6,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import itertools
 import json
-import os
-import re
 import sqlite3
-import stat
 import subprocess
 import sys
 import time
@@ -40,9 +36,8 @@ from camauth.core.redirects import safe_return_path
 from camauth.core.roles import validate_role
 from camauth.core.sessions import SessionDirectory
 from camauth.core.tokens import TokenCodec
-from camauth.errors import BadRequest, ConfigError, Conflict, NotFound
+from camauth.errors import BadRequest, Conflict, NotFound
 from camauth.http.middlewares import header_guard_middleware
-from camauth.jwt_secret import MIN_SECRET_LENGTH, find_jwt_secret, generate_jwt_secret
 from camauth.options import (
     AuthSettings,
 )
@@ -61,37 +56,6 @@ OPEN_REDIRECTS = DATA / "openredirects.txt"
 def wide(text: str) -> str:
     """The full-width form of ASCII text, as an East Asian keyboard types it."""
     return "".join(chr(ord(ch) + 0xFEE0) if "!" <= ch <= "~" else ch for ch in text)
-
-
-def test_jwt_secret_lookup_order(tmp_path: Path) -> None:
-    secrets_dir = tmp_path / "secrets"
-    secrets_dir.mkdir()
-    (tmp_path / ".jwt_secret").write_text("f" * 40)
-    env = {"CAMAUTH_JWT_SECRET": "e" * 40}
-    assert (
-        find_jwt_secret(tmp_path, "o" * 40, environ=env, secrets_dir=secrets_dir).value == "e" * 40
-    )
-    (secrets_dir / "CAMAUTH_JWT_SECRET").write_text("d" * 40 + "\n")
-    found = find_jwt_secret(tmp_path, "o" * 40, environ={}, secrets_dir=secrets_dir)
-    assert found.value == "d" * 40
-    (secrets_dir / "CAMAUTH_JWT_SECRET").write_text("  \n")
-    assert (
-        find_jwt_secret(tmp_path, "o" * 40, environ={}, secrets_dir=secrets_dir).value == "o" * 40
-    )
-    assert find_jwt_secret(tmp_path, "", environ={}, secrets_dir=secrets_dir).value == "f" * 40
-    (tmp_path / ".jwt_secret").unlink()
-    assert find_jwt_secret(tmp_path, "", environ={}, secrets_dir=secrets_dir) is None
-    with pytest.raises(ConfigError, match="too short"):
-        find_jwt_secret(tmp_path, "short", environ={}, secrets_dir=secrets_dir)
-
-
-def test_generated_secret_is_private_and_never_overwritten(tmp_path: Path) -> None:
-    secret = generate_jwt_secret(tmp_path)
-    path = tmp_path / ".jwt_secret"
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert path.read_text() == secret.value + "\n"
-    with pytest.raises(FileExistsError):
-        generate_jwt_secret(tmp_path)
 
 
 def test_migrations_are_idempotent_and_refuse_a_newer_schema(tmp_path: Path) -> None:
@@ -163,177 +127,6 @@ async def test_header_guard_refuses_control_characters() -> None:
     passed = await header_guard_middleware(good, handler)
     assert isinstance(passed, web.Response)
     assert passed.text == "reached"
-
-
-# The JWT secret
-
-SOURCES = ("env", "docker", "option", "file")
-VALUES = {source: source[0] * 40 for source in SOURCES}
-
-
-def _place(tmp_path: Path, values: dict[str, str]) -> tuple[Path, str, dict[str, str], Path]:
-    """Put each given source's value where find_jwt_secret looks; returns its arguments."""
-    data_dir = tmp_path / "data"
-    secrets_dir = tmp_path / "secrets"
-    data_dir.mkdir(exist_ok=True)
-    secrets_dir.mkdir(exist_ok=True)
-    environ = {"CAMAUTH_JWT_SECRET": values["env"]} if "env" in values else {}
-    if "docker" in values:
-        (secrets_dir / "CAMAUTH_JWT_SECRET").write_text(values["docker"])
-    if "file" in values:
-        (data_dir / ".jwt_secret").write_text(values["file"])
-    return data_dir, values.get("option", ""), environ, secrets_dir
-
-
-@pytest.mark.parametrize(
-    "present",
-    [combo for n in range(len(SOURCES) + 1) for combo in itertools.combinations(SOURCES, n)],
-    ids=lambda combo: "+".join(combo) or "none",
-)
-def test_jwt_secret_first_source_wins(tmp_path: Path, present: tuple[str, ...]) -> None:
-    data_dir, option, environ, secrets_dir = _place(
-        tmp_path, {source: VALUES[source] for source in present}
-    )
-    found = find_jwt_secret(data_dir, option, environ=environ, secrets_dir=secrets_dir)
-    if not present:
-        assert found is None
-        return
-    winner = present[0]  # combinations keep SOURCES' order: the documented order
-    assert found is not None
-    assert found.value == VALUES[winner]
-    expected_source = {
-        "env": "environment variable CAMAUTH_JWT_SECRET",
-        "docker": str(secrets_dir / "CAMAUTH_JWT_SECRET"),
-        "option": "option jwt_secret",
-        "file": str(data_dir / ".jwt_secret"),
-    }[winner]
-    assert found.source == expected_source
-    assert found.value not in found.source
-
-
-@pytest.mark.parametrize("blank", ["", " ", "\n", " \t\n "])
-@pytest.mark.parametrize("source", SOURCES)
-def test_jwt_secret_whitespace_only_values_are_skipped(
-    tmp_path: Path, source: str, blank: str
-) -> None:
-    later = SOURCES[SOURCES.index(source) + 1 :]
-    values = {source: blank} | {other: VALUES[other] for other in later}
-    data_dir, option, environ, secrets_dir = _place(tmp_path, values)
-    found = find_jwt_secret(data_dir, option, environ=environ, secrets_dir=secrets_dir)
-    if later:
-        assert found is not None
-        assert found.value == VALUES[later[0]]
-    else:
-        assert found is None
-
-
-@pytest.mark.parametrize("source", SOURCES)
-def test_jwt_secret_is_stripped(tmp_path: Path, source: str) -> None:
-    values = {source: "  " + "z" * 40 + "\r\n"}
-    data_dir, option, environ, secrets_dir = _place(tmp_path, values)
-    found = find_jwt_secret(data_dir, option, environ=environ, secrets_dir=secrets_dir)
-    assert found is not None
-    assert found.value == "z" * 40
-
-
-@pytest.mark.parametrize("source", SOURCES)
-@pytest.mark.parametrize("value", ["q7Zk", "y" * (MIN_SECRET_LENGTH - 1), " " + "y" * 31 + " "])
-def test_jwt_secret_too_short_is_a_config_error_not_a_fallback(
-    tmp_path: Path, source: str, value: str
-) -> None:
-    later = SOURCES[SOURCES.index(source) + 1 :]
-    values = {source: value} | {other: VALUES[other] for other in later}
-    data_dir, option, environ, secrets_dir = _place(tmp_path, values)
-    with pytest.raises(ConfigError, match="too short") as caught:
-        find_jwt_secret(data_dir, option, environ=environ, secrets_dir=secrets_dir)
-    assert value.strip() not in str(caught.value)  # the error never shows the secret
-
-
-@pytest.mark.parametrize("source", SOURCES)
-def test_jwt_secret_of_the_minimum_length_is_accepted(tmp_path: Path, source: str) -> None:
-    data_dir, option, environ, secrets_dir = _place(tmp_path, {source: "m" * MIN_SECRET_LENGTH})
-    found = find_jwt_secret(data_dir, option, environ=environ, secrets_dir=secrets_dir)
-    assert found is not None
-    assert found.value == "m" * MIN_SECRET_LENGTH
-    assert MIN_SECRET_LENGTH >= 32  # RFC 7518 3.2: 256 bits for HS256
-
-
-@pytest.mark.parametrize("where", ["docker", "file"])
-@pytest.mark.parametrize("kind", ["directory", "not-utf8"])
-def test_unreadable_jwt_secret_file_is_a_config_error(
-    tmp_path: Path, where: str, kind: str
-) -> None:
-    data_dir, option, environ, secrets_dir = _place(tmp_path, {})
-    path = secrets_dir / "CAMAUTH_JWT_SECRET" if where == "docker" else data_dir / ".jwt_secret"
-    if kind == "directory":
-        path.mkdir()
-    else:
-        path.write_bytes(b"\xff" * 64)
-    with pytest.raises(ConfigError, match="cannot read"):
-        find_jwt_secret(data_dir, option, environ=environ, secrets_dir=secrets_dir)
-
-
-def test_unreadable_docker_secret_does_not_matter_when_env_is_set(tmp_path: Path) -> None:
-    data_dir, option, environ, secrets_dir = _place(tmp_path, {"env": VALUES["env"]})
-    (secrets_dir / "CAMAUTH_JWT_SECRET").mkdir()
-    found = find_jwt_secret(data_dir, option, environ=environ, secrets_dir=secrets_dir)
-    assert found is not None
-    assert found.value == VALUES["env"]
-
-
-def test_missing_secrets_directory_is_skipped(tmp_path: Path) -> None:
-    found = find_jwt_secret(
-        tmp_path, VALUES["option"], environ={}, secrets_dir=tmp_path / "no-such-dir"
-    )
-    assert found is not None
-    assert found.value == VALUES["option"]
-
-
-@pytest.mark.parametrize("umask", [0o000, 0o022, 0o077])
-def test_generated_secret_is_0600_whatever_the_umask(tmp_path: Path, umask: int) -> None:
-    previous = os.umask(umask)
-    try:
-        secret = generate_jwt_secret(tmp_path)
-    finally:
-        os.umask(previous)
-    path = tmp_path / ".jwt_secret"
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert re.fullmatch(r"[0-9a-f]{128}", secret.value)
-    assert path.read_text() == secret.value + "\n"
-    assert "generated" in secret.source
-    found = find_jwt_secret(tmp_path, "", environ={}, secrets_dir=tmp_path / "none")
-    assert found is not None
-    assert found.value == secret.value
-
-
-def test_generated_secrets_differ(tmp_path: Path) -> None:
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
-    assert generate_jwt_secret(tmp_path / "a").value != generate_jwt_secret(tmp_path / "b").value
-
-
-@pytest.mark.parametrize("existing", ["file", "empty-file", "dangling-symlink", "symlink"])
-def test_generate_refuses_to_overwrite_or_follow(tmp_path: Path, existing: str) -> None:
-    path = tmp_path / ".jwt_secret"
-    target = tmp_path / "elsewhere"
-    if existing == "file":
-        path.write_text("keep me\n")
-    elif existing == "empty-file":
-        path.write_text("")
-    else:
-        if existing == "symlink":
-            target.write_text("other file\n")
-        path.symlink_to(target)
-    before = target.read_text() if target.exists() else None
-    with pytest.raises(FileExistsError):
-        generate_jwt_secret(tmp_path)
-    if existing == "file":
-        assert path.read_text() == "keep me\n"
-    if existing == "empty-file":
-        assert path.read_text() == ""
-    if existing.endswith("symlink"):
-        assert path.is_symlink()
-        assert (target.read_text() if target.exists() else None) == before
 
 
 # The store
