@@ -58,35 +58,6 @@ def wide(text: str) -> str:
     return "".join(chr(ord(ch) + 0xFEE0) if "!" <= ch <= "~" else ch for ch in text)
 
 
-def test_migrations_are_idempotent_and_refuse_a_newer_schema(tmp_path: Path) -> None:
-    path = tmp_path / "camauth.db"
-    conn = store.connect(path)
-    assert store.schema_version(conn) == len(store.MIGRATIONS)
-    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    conn.close()
-    conn = store.connect(path)  # a second open applies nothing twice
-    versions = conn.execute("SELECT version FROM schema_version").fetchall()
-    assert [row[0] for row in versions] == list(range(1, len(store.MIGRATIONS) + 1))
-    conn.execute("INSERT INTO schema_version (version) VALUES (999)")
-    conn.close()
-    with pytest.raises(RuntimeError, match="newer"):
-        store.connect(path)
-
-
-def test_a_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
-    conn = store.connect(tmp_path / "camauth.db")
-
-    def insert_twice() -> None:
-        with store.transaction(conn):
-            conn.execute("INSERT INTO counters (name, value) VALUES ('a', 1)")
-            conn.execute("INSERT INTO counters (name, value) VALUES ('a', 2)")
-
-    with pytest.raises(sqlite3.IntegrityError):
-        insert_twice()
-    assert conn.execute("SELECT COUNT(*) FROM counters").fetchone()[0] == 0
-    conn.close()
-
-
 def test_session_directory_expiry_and_removal() -> None:
     directory = SessionDirectory(lambda: None)
     directory.add_session(Session("s1", 1, expires_at=100.0), Principal(1, "alice", "viewer"), [])
@@ -127,94 +98,6 @@ async def test_header_guard_refuses_control_characters() -> None:
     passed = await header_guard_middleware(good, handler)
     assert isinstance(passed, web.Response)
     assert passed.text == "reached"
-
-
-# The store
-
-
-@pytest.mark.parametrize("start", ["missing", "empty-file"])
-def test_migrations_from_nothing_reach_the_latest_schema(tmp_path: Path, start: str) -> None:
-    path = tmp_path / "camauth.db"
-    if start == "empty-file":
-        path.write_bytes(b"")
-    conn = store.connect(path)
-    try:
-        assert store.schema_version(conn) == len(store.MIGRATIONS)
-        tables = {
-            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
-        }
-        assert {"users", "sessions", "events", "api_keys", "counters", "schema_version"} <= tables
-        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-    finally:
-        conn.close()
-
-
-def test_reopening_applies_nothing_twice_and_keeps_data(tmp_path: Path) -> None:
-    path = tmp_path / "camauth.db"
-    conn = store.connect(path)
-    helpers.add_user(conn, "alice", "admin", "h")
-    assert store.migrate(conn) == len(store.MIGRATIONS)  # migrating again is a no-op
-    conn.close()
-    for _ in range(2):
-        conn = store.connect(path)
-        try:
-            versions = [row[0] for row in conn.execute("SELECT version FROM schema_version")]
-            assert versions == list(range(1, len(store.MIGRATIONS) + 1))
-            assert [u.username for u in users_db.list_users(conn)] == ["alice"]
-        finally:
-            conn.close()
-
-
-def test_an_older_schema_is_migrated_forward(tmp_path: Path) -> None:
-    path = tmp_path / "camauth.db"
-    raw = sqlite3.connect(path, isolation_level=None)
-    raw.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
-    for statement in store.MIGRATIONS[0]:
-        raw.execute(statement)
-    raw.execute("INSERT INTO schema_version (version) VALUES (1)")
-    raw.execute(
-        "INSERT INTO users (username, username_key, role, password_hash, created_at,"
-        " password_changed_at) VALUES ('old', 'old', 'admin', 'h', 0, 0)"
-    )
-    raw.close()
-    conn = store.connect(path)
-    try:
-        assert store.schema_version(conn) == len(store.MIGRATIONS)
-        assert conn.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 0
-        assert users_db.get_user(conn, "old") is not None
-    finally:
-        conn.close()
-
-
-def test_a_newer_schema_is_refused_and_left_alone(tmp_path: Path) -> None:
-    path = tmp_path / "camauth.db"
-    conn = store.connect(path)
-    conn.execute("INSERT INTO schema_version (version) VALUES (?)", (len(store.MIGRATIONS) + 1,))
-    conn.close()
-    with pytest.raises(RuntimeError, match="newer"):
-        store.connect(path)
-    raw = sqlite3.connect(path)
-    try:
-        versions = [row[0] for row in raw.execute("SELECT version FROM schema_version")]
-    finally:
-        raw.close()
-    assert versions == [*range(1, len(store.MIGRATIONS) + 1), len(store.MIGRATIONS) + 1]
-
-
-async def test_database_runs_on_its_thread_and_closes(tmp_path: Path) -> None:
-    db = store.Database(tmp_path / "camauth.db")
-    with pytest.raises(RuntimeError, match="not open"):
-        await db.run(store.schema_version)
-    await db.open()
-    try:
-        assert await db.run(store.schema_version) == len(store.MIGRATIONS)
-        await db.run(helpers.add_user, "alice", "viewer", "h")
-        assert await db.run(users_db.count_users) == 1
-    finally:
-        await db.close()
-    with pytest.raises(RuntimeError, match="not open"):
-        await db.run(store.schema_version)
 
 
 # Users
