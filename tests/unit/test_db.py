@@ -12,9 +12,7 @@ from camauth.storage import users as users_db
 from tests import helpers
 
 
-def test_a_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
-    conn = store.connect(tmp_path / "camauth.db")
-
+def test_a_failed_transaction_leaves_nothing(conn: sqlite3.Connection) -> None:
     def insert_twice() -> None:
         with store.transaction(conn):
             conn.execute("INSERT INTO counters (name, value) VALUES ('a', 1)")
@@ -23,7 +21,6 @@ def test_a_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
     with pytest.raises(sqlite3.IntegrityError):
         insert_twice()
     assert conn.execute("SELECT COUNT(*) FROM counters").fetchone()[0] == 0
-    conn.close()
 
 
 @pytest.mark.parametrize("start", ["missing", "empty-file"])
