@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from http import HTTPStatus
 
 from aiohttp import http_parser, web
 
@@ -30,6 +31,21 @@ _HTTP_KEYS = {
     405: "method_not_allowed",
     413: "body_too_large",
 }
+# RFC 9110's names for statuses whose older names Python's HTTPStatus keeps before 3.13
+# ("Request Entity Too Large" on 3.11): an error's text must not depend on the Python.
+_RFC9110_NAMES = {
+    413: "Content Too Large",
+    414: "URI Too Long",
+    416: "Range Not Satisfiable",
+    422: "Unprocessable Content",
+}
+
+
+def _reason(err: web.HTTPException) -> str:
+    """The error's text: its own reason, or RFC 9110's name of its status."""
+    if err.reason == HTTPStatus(err.status).phrase:
+        return _RFC9110_NAMES.get(err.status, err.reason)
+    return err.reason
 
 
 async def _render_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -43,7 +59,7 @@ async def _render_errors(request: web.Request, handler: Handler) -> web.StreamRe
             raise
         headers = {k: v for k, v in err.headers.items() if k.lower() in ("allow", "retry-after")}
         key = _HTTP_KEYS.get(err.status, "http_error")
-        return json_error(err.status, err.reason, headers, key=key)
+        return json_error(err.status, _reason(err), headers, key=key)
     except Exception:
         _LOGGER.exception("Unexpected error on %s %s", request.method, request.path)
         return json_error(500, "Internal server error", key="internal_error")
