@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-from http import HTTPStatus
 
 from aiohttp import http_parser, web
 
@@ -31,21 +30,14 @@ _HTTP_KEYS = {
     405: "method_not_allowed",
     413: "body_too_large",
 }
-# RFC 9110's names for statuses whose older names Python's HTTPStatus keeps before 3.13
-# ("Request Entity Too Large" on 3.11): an error's text must not depend on the Python.
+# Python's names of statuses before 3.13 (http.HTTPStatus, which aiohttp's errors take their
+# text from), and RFC 9110's, which 3.13 uses: an error's text must not depend on the Python.
 _RFC9110_NAMES = {
-    413: "Content Too Large",
-    414: "URI Too Long",
-    416: "Range Not Satisfiable",
-    422: "Unprocessable Content",
+    "Request Entity Too Large": "Content Too Large",
+    "Request-URI Too Long": "URI Too Long",
+    "Requested Range Not Satisfiable": "Range Not Satisfiable",
+    "Unprocessable Entity": "Unprocessable Content",
 }
-
-
-def _reason(err: web.HTTPException) -> str:
-    """The error's text: its own reason, or RFC 9110's name of its status."""
-    if err.reason == HTTPStatus(err.status).phrase:
-        return _RFC9110_NAMES.get(err.status, err.reason)
-    return err.reason
 
 
 async def _render_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -59,7 +51,7 @@ async def _render_errors(request: web.Request, handler: Handler) -> web.StreamRe
             raise
         headers = {k: v for k, v in err.headers.items() if k.lower() in ("allow", "retry-after")}
         key = _HTTP_KEYS.get(err.status, "http_error")
-        return json_error(err.status, _reason(err), headers, key=key)
+        return json_error(err.status, _RFC9110_NAMES.get(err.reason, err.reason), headers, key=key)
     except Exception:
         _LOGGER.exception("Unexpected error on %s %s", request.method, request.path)
         return json_error(500, "Internal server error", key="internal_error")
