@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -91,6 +92,26 @@ def test_a_newer_schema_is_refused_and_left_alone(tmp_path: Path) -> None:
     finally:
         raw.close()
     assert versions == [*range(1, len(store.MIGRATIONS) + 1), len(store.MIGRATIONS) + 1]
+
+
+def test_a_refused_database_is_closed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "camauth.db"
+    conn = store.connect(path)
+    conn.execute("INSERT INTO schema_version (version) VALUES (?)", (len(store.MIGRATIONS) + 1,))
+    conn.close()
+    opened: list[sqlite3.Connection] = []
+    real_connect = sqlite3.connect
+
+    def recording_connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        opened.append(real_connect(*args, **kwargs))
+        return opened[-1]
+
+    monkeypatch.setattr(store.sqlite3, "connect", recording_connect)
+    with pytest.raises(RuntimeError, match="newer"):
+        store.connect(path)
+    assert len(opened) == 1
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        opened[0].execute("SELECT 1")
 
 
 async def test_database_runs_on_its_thread_and_closes(tmp_path: Path) -> None:
