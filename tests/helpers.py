@@ -4,14 +4,43 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from pathlib import Path
 
 from camauth.core.events import Event, make_event
+from camauth.core.logins import HomeAssistantCheck
+from camauth.core.passwords import PasswordHasher
+from camauth.core.services import Services, open_services
+from camauth.options import AuthSettings
 from camauth.storage import sessions as sessions_db
 from camauth.storage import users as users_db
 from camauth.storage.sessions import Principal, Session
 from camauth.storage.users import User
 
 ORIGIN = "tests"
+# Real bcrypt at its lowest cost keeps the suite fast; test_passwords checks the default is 12.
+TEST_ROUNDS = 4
+
+
+def wide(text: str) -> str:
+    """The full-width form of ASCII text, as an East Asian keyboard types it."""
+    return "".join(chr(ord(ch) + 0xFEE0) if "!" <= ch <= "~" else ch for ch in text)
+
+
+async def open_test_services(
+    data_dir: Path,
+    auth: AuthSettings,
+    secret: str,
+    *,
+    hasher: PasswordHasher | None = None,
+    home_assistant: HomeAssistantCheck | None = None,
+) -> Services:
+    """The services on a real database file in ``data_dir``, with fast real bcrypt.
+
+    ``hasher`` replaces the default one (for tests that hold a login at a chosen point);
+    ``home_assistant`` checks Home Assistant accounts, as the add-on's Supervisor does.
+    """
+    hasher = hasher or PasswordHasher(rounds=TEST_ROUNDS, workers=2)
+    return await open_services(data_dir, auth, secret, hasher=hasher, home_assistant=home_assistant)
 
 
 def _event(kind: str) -> users_db.EventFor:

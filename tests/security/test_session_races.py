@@ -21,8 +21,8 @@ import jwt
 import pytest
 
 from camauth.core.passwords import PasswordHasher
+from tests.helpers import TEST_ROUNDS
 from tests.machine.helpers import WAIT
-from tests.service.conftest import TEST_ROUNDS
 from tests.service.test_serve_process import session_exists
 
 from .conftest import ADMIN_PASSWORD, VIEWER_PASSWORD, Service, ServiceFactory, with_auth

@@ -15,14 +15,13 @@ from aiohttp.test_utils import TestServer
 
 from camauth.core.logins import HomeAssistantCheck
 from camauth.core.passwords import PasswordHasher, verify_password
-from camauth.core.services import Services, open_services
+from camauth.core.services import Services
 from camauth.http.app import create_app
 from camauth.options import AuthSettings, Settings
 from camauth.storage.users import User
+from tests.helpers import open_test_services
 
 SECRET = "s" * 64
-# Real bcrypt at its lowest cost keeps the suite fast; test_passwords checks the default is 12.
-TEST_ROUNDS = 4
 ADMIN_PASSWORD = "copper meadow falcon 3"
 VIEWER_PASSWORD = "quiet harbor lantern 7"
 
@@ -76,23 +75,6 @@ class Service:
 
 
 ServiceFactory = Callable[..., Awaitable[Service]]
-
-
-async def open_test_services(
-    data_dir: Path,
-    auth: AuthSettings,
-    secret: str = SECRET,
-    *,
-    hasher: PasswordHasher | None = None,
-    home_assistant: HomeAssistantCheck | None = None,
-) -> Services:
-    """The services on a real database file in ``data_dir``, with fast real bcrypt.
-
-    ``hasher`` replaces the default one (for tests that hold a login at a chosen point);
-    ``home_assistant`` checks Home Assistant accounts, as the add-on's Supervisor does.
-    """
-    hasher = hasher or PasswordHasher(rounds=TEST_ROUNDS, workers=2)
-    return await open_services(data_dir, auth, secret, hasher=hasher, home_assistant=home_assistant)
 
 
 async def checked_user(service: Service, username: str, password: str) -> User | None:

@@ -19,7 +19,6 @@ from camauth.storage.users import User, get_user, list_users
 from tests import helpers
 from tests.machine.helpers import WAIT, events_until
 
-from .conftest import TEST_ROUNDS
 from .test_serve_process import Served, call, clean_env, run_camauth, serving
 
 ALICE = "meadow copper falcon 9"
@@ -109,7 +108,7 @@ def seed_alice(data: Path, role: str = "admin") -> None:
     data.mkdir(mode=0o700, parents=True, exist_ok=True)
     conn = connect(data / "camauth.db")
     try:
-        helpers.add_user(conn, "alice", role, hash_password(ALICE, rounds=TEST_ROUNDS))
+        helpers.add_user(conn, "alice", role, hash_password(ALICE, rounds=helpers.TEST_ROUNDS))
     finally:
         conn.close()
 

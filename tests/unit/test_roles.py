@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from camauth.core.cameras import cameras_named
-from camauth.core.roles import VIEWER, RoleBook, compile_pattern, parse_role
+from camauth.core.roles import VIEWER, RoleBook, compile_pattern, parse_role, validate_role
 from camauth.errors import BadRequest
 
 
@@ -150,6 +150,18 @@ def test_bad_roles_are_refused_with_a_reason(raw: dict[str, Any]) -> None:
         parse_role("bad", raw)
     assert caught.value.key == "invalid_role"
     assert caught.value.message
+
+
+@pytest.mark.parametrize("role", ["Admin", "no spaces"])
+def test_bad_role_names_are_refused(role: str) -> None:
+    with pytest.raises(BadRequest) as caught:
+        validate_role(role)
+    assert caught.value.key == "invalid_role"
+
+
+@pytest.mark.parametrize("role", ["admin", "viewer", "family"])
+def test_role_names_of_the_right_form_are_kept(role: str) -> None:
+    assert validate_role(role) == role
 
 
 def test_the_role_book_keeps_the_built_in_roles() -> None:

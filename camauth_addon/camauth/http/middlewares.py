@@ -33,6 +33,14 @@ _HTTP_KEYS = {
     405: "method_not_allowed",
     413: "body_too_large",
 }
+# Python's names of statuses before 3.13 (http.HTTPStatus, which aiohttp's errors take their
+# text from), and RFC 9110's, which 3.13 uses: an error's text must not depend on the Python.
+_RFC9110_NAMES = {
+    "Request Entity Too Large": "Content Too Large",
+    "Request-URI Too Long": "URI Too Long",
+    "Requested Range Not Satisfiable": "Range Not Satisfiable",
+    "Unprocessable Entity": "Unprocessable Content",
+}
 
 
 async def _render_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -46,7 +54,7 @@ async def _render_errors(request: web.Request, handler: Handler) -> web.StreamRe
             raise
         headers = {k: v for k, v in err.headers.items() if k.lower() in ("allow", "retry-after")}
         key = _HTTP_KEYS.get(err.status, "http_error")
-        return json_error(err.status, err.reason, headers, key=key)
+        return json_error(err.status, _RFC9110_NAMES.get(err.reason, err.reason), headers, key=key)
     except Exception:
         _LOGGER.exception("Unexpected error on %s %s", request.method, request.path)
         return json_error(500, "Internal server error", key="internal_error")

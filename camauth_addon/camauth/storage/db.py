@@ -155,10 +155,14 @@ def connect(path: Path) -> sqlite3.Connection:
     # SQLite gives -wal and -shm the mode of the database file, so 0600 here covers them.
     make_private(path)
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
-    conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    migrate(conn)
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        migrate(conn)
+    except BaseException:
+        conn.close()  # a refused database (a newer schema) leaves no connection open
+        raise
     return conn
 
 
