@@ -42,6 +42,12 @@ def camera_url(camera: TestServer) -> str:
     return f"http://127.0.0.1:{camera.port}"
 
 
+def port_of(service: Service) -> int:
+    """The port a started gateway listens on."""
+    assert service.server.port is not None
+    return service.server.port
+
+
 def gateway_settings(upstreams: list[dict[str, Any]], **options: Any) -> Settings:
     """Settings parsed from options, as the add-on's options.json would give them."""
     return parse_options({"upstreams": upstreams, **options})
