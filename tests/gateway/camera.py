@@ -165,28 +165,17 @@ async def cookie(request: web.Request) -> web.Response:
 
 
 async def never(request: web.Request) -> web.Response:
-    await asyncio.sleep(3600)
+    """No answer for as long as the client waits (handlers are not cancelled: see conftest)."""
+    while request.transport is not None and not request.transport.is_closing():
+        await asyncio.sleep(0.05)
     return web.Response(text="too late")
 
 
-async def websocket(request: web.Request) -> web.WebSocketResponse:
-    """Echoes text and binary; ``close:<code>`` closes with that code; pings are answered."""
-    ws = web.WebSocketResponse(protocols=("camera.v1",))
-    await ws.prepare(request)
-    async for message in ws:
-        if message.type is WSMsgType.TEXT and message.data.startswith("close:"):
-            await ws.close(code=int(message.data[6:]), message=b"asked to")
-        elif message.type is WSMsgType.TEXT:
-            await ws.send_str(message.data)
-        elif message.type is WSMsgType.BINARY:
-            await ws.send_bytes(message.data)
-    return ws
-
-
 async def observed_websocket(request: web.Request) -> web.WebSocketResponse:
-    """Reports every frame it sees to ``WS_SEEN`` (pings too), answers pings by hand.
+    """Echoes text and binary, and reports every frame to ``WS_SEEN`` (pings too).
 
-    ``close:<code>`` closes from the camera side; the browser's close code is reported.
+    Pings are answered by hand, so they can be seen; ``close:<code>`` closes from the camera
+    side; the browser's close code is reported.
     """
     seen = request.app[WS_SEEN]
     ws = web.WebSocketResponse(protocols=("camera.v1", "camera.v2"), autoping=False)
@@ -232,7 +221,7 @@ def camera_app(folder: Path) -> web.Application:
         ("GET", "/redirect", redirect),
         ("GET", "/cookie", cookie),
         ("GET", "/never", never),
-        ("GET", "/ws", websocket),
+        ("GET", "/ws", observed_websocket),
         ("GET", "/sse", gated_events),
         ("GET", "/chunked", chunked),
         ("GET", "/big", big),

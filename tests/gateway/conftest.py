@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from camauth.options import Settings, parse_options
@@ -26,6 +27,21 @@ GatewayFactory = Callable[..., Awaitable[Service]]
 @pytest.fixture(autouse=True)
 def _sockets(socket_enabled: None) -> None:
     """Real servers on loopback."""
+
+
+@pytest.fixture(autouse=True)
+def _handlers_as_served(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Handlers run as under ``camauth serve``: not cancelled when their client goes away.
+
+    aiohttp's TestServer cancels them (``handler_cancellation=True``); ``camauth serve`` uses
+    aiohttp's default (False), so a WebSocket bridge finishes relaying the browser's close.
+    """
+    make_runner = TestServer._make_runner
+
+    async def as_served(self: TestServer, **kwargs: Any) -> web.BaseRunner:
+        return await make_runner(self, **{**kwargs, "handler_cancellation": False})
+
+    monkeypatch.setattr(TestServer, "_make_runner", as_served)
 
 
 @pytest.fixture
