@@ -198,8 +198,11 @@ class RecordingUpstream:
         return found
 
     def clear(self) -> None:
-        """Forget what was seen so far."""
-        self.connections.clear()
+        """Forget what was seen so far (connections the gateway keeps alive stay)."""
+        for seen in self.connections:
+            seen.requests.clear()
+            seen.malformed.clear()
+            seen.leftover = b""
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Serve one connection: keep-alive, one answer per well-framed request."""
@@ -211,6 +214,8 @@ class RecordingUpstream:
                 seen.requests.append(request)
                 writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
                 await writer.drain()
+                if "close" in ",".join(request.values("Connection")).lower():
+                    return
         except asyncio.IncompleteReadError as err:
             seen.leftover = err.partial
         except (Malformed, ValueError, asyncio.LimitOverrunError) as err:
