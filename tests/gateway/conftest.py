@@ -58,6 +58,11 @@ def camera_url(camera: TestServer) -> str:
     return f"http://127.0.0.1:{camera.port}"
 
 
+def camera_options(camera: TestServer, **options: Any) -> dict[str, Any]:
+    """Options with the camera UI as the one upstream, at ``/``."""
+    return {"upstreams": [{"name": "camera", "url": camera_url(camera)}], **options}
+
+
 def port_of(service: Service) -> int:
     """The port a started gateway listens on."""
     assert service.server.port is not None

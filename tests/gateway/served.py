@@ -8,10 +8,11 @@ there.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import ssl
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,18 @@ async def admin_login(
     async with client.post(url, json=body, ssl=context or False) as answer:
         assert answer.status == 200, await answer.text()
         return str((await answer.json())["token"])
+
+
+@contextlib.asynccontextmanager
+async def logged_in(
+    workdir: Path, options: dict[str, Any], *, context: ssl.SSLContext | None = None
+) -> AsyncIterator[tuple[Served, aiohttp.ClientSession]]:
+    """A ready ``camauth serve`` and a browser logged in as its first admin."""
+    with gateway_process(workdir, options) as served:
+        await wait_ready(served, context=context)
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
+            await admin_login(browser, served, context=context)
+            yield served, browser
 
 
 def vm_rss(pid: int) -> int:
