@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import ssl
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,20 @@ from tests.service.test_serve_process import assert_config_error, run_camauth, s
 from .camera import PAGE, WS_SEEN
 from .conftest import camera_options
 from .raw import WAIT
-from .served import logged_in, origin
+from .served import admin_login, logged_in, origin
 from .test_tls import CA, Pair, client_context
+
+
+async def _held_open(
+    browser: ClientSession, base: str, context: ssl.SSLContext
+) -> tuple[aiohttp.ClientResponse, aiohttp.ClientWebSocketResponse]:
+    """An MJPEG stream with its first bytes read, and a WebSocket that echoed once."""
+    stream = await browser.get(f"{base}/mjpeg", ssl=context)
+    assert (await asyncio.wait_for(stream.content.readexactly(7), WAIT)) == b"--frame"
+    ws = await browser.ws_connect(f"{base}/ws", ssl=context)
+    await ws.send_str("hello over TLS")
+    assert (await asyncio.wait_for(ws.receive(), WAIT)).data == "hello over TLS"
+    return stream, ws
 
 
 async def test_done_when_served_over_https(tmp_path: Path, camera: TestServer) -> None:
@@ -39,32 +52,15 @@ async def test_done_when_served_over_https(tmp_path: Path, camera: TestServer) -
         base = origin(served, tls=True)
         async with browser.get(f"{base}/", ssl=context) as page:
             assert (page.status, await page.text()) == (200, PAGE)
-        ws = await browser.ws_connect(f"{base}/ws", ssl=context)
-        await ws.send_str("hello over TLS")
-        assert (await asyncio.wait_for(ws.receive(), WAIT)).data == "hello over TLS"
+        stream, ws = await _held_open(browser, base, context)
         await browser.post(f"{base}/camauth/api/logout", ssl=context)
         closed = await asyncio.wait_for(ws.receive(), WAIT)
         assert (closed.type, closed.data) == (WSMsgType.CLOSE, 4001)
-        await ws.close()
-    assert "Traceback" not in served.stderr()
-
-
-async def _held_open(browser: ClientSession, base: str) -> tuple[Any, Any]:
-    """An MJPEG stream with a first frame read, and a WebSocket that echoed once."""
-    stream = await browser.get(f"{base}/mjpeg")
-    assert (await asyncio.wait_for(stream.content.readexactly(7), WAIT)) == b"--frame"
-    ws = await browser.ws_connect(f"{base}/ws")
-    await ws.send_str("ping")
-    assert (await asyncio.wait_for(ws.receive(), WAIT)).data == "ping"
-    return stream, ws
-
-
-async def test_sigterm_with_an_open_stream_and_websocket_exits_zero(
-    tmp_path: Path, camera: TestServer
-) -> None:
-    async with logged_in(tmp_path, camera_options(camera)) as (served, browser):
-        stream, ws = await _held_open(browser, origin(served))
-        status = await asyncio.to_thread(served.stop, signal.SIGTERM)  # bounded wait
+        with pytest.raises(aiohttp.ClientPayloadError):  # the stream ends with the session
+            await asyncio.wait_for(stream.content.read(), WAIT)
+        await admin_login(browser, served, context=context)  # in again, then stop CamAuth
+        stream, ws = await _held_open(browser, base, context)
+        status = await asyncio.to_thread(served.stop, signal.SIGTERM)  # bounded: STOP_TIMEOUT
         closed = await asyncio.wait_for(ws.receive(), WAIT)
         with pytest.raises(aiohttp.ClientPayloadError):
             await asyncio.wait_for(stream.content.read(), WAIT)
