@@ -238,3 +238,23 @@ async def recording_upstream() -> AsyncIterator[RecordingUpstream]:
         server.close()
         server.close_clients()  # the gateway keeps its connections alive in a pool
         await server.wait_closed()
+
+
+@contextlib.asynccontextmanager
+async def canned_upstream(answer: bytes) -> AsyncIterator[str]:
+    """An upstream that answers every request with ``answer`` and closes; its address."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(answer)
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    finally:
+        server.close()
+        server.close_clients()
+        await server.wait_closed()

@@ -8,6 +8,7 @@ import json
 from collections.abc import Awaitable, Callable
 
 import aiohttp
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer, make_mocked_request
 
@@ -23,8 +24,8 @@ from .camera import (
     playlist,
     segment,
 )
-from .conftest import port_of
-from .raw import WAIT, Message, answers
+from .conftest import GatewayFactory, port_of
+from .raw import WAIT, Message, answers, canned_upstream
 
 BIG = 64 * 1024 * 1024
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -36,7 +37,7 @@ async def admin_token(gateway: Service) -> str:
 
 
 def raw_get(token: str, *targets: str, method: str = "GET") -> bytes:
-    """Pipelined requests with a bearer token, as one payload."""
+    """Pipelined requests with a bearer token, as one payload (the first with ``method``)."""
     return b"".join(
         f"{method if index == 0 else 'GET'} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         f"Authorization: Bearer {token}\r\n\r\n".encode()
@@ -172,6 +173,21 @@ async def test_hop_by_hop_headers_named_by_the_camera_are_dropped(gateway: Servi
     assert response.values("X-Camera-Hop") == []
     assert response.values("Keep-Alive") == []
     assert "x-camera-hop" not in ",".join(response.values("Connection")).lower()
+
+
+@pytest.mark.parametrize("version", ["HTTP/1.0", "HTTP/1.1"])
+async def test_answer_that_ends_with_the_connection_is_framed_for_the_browser(
+    start_gateway: GatewayFactory, version: str
+) -> None:
+    """Cheap cameras stream MJPEG with neither length nor chunks: the end is the close."""
+    body = b"--frame\r\n" + FRAME * 50
+    canned = f"{version} 200 OK\r\nContent-Type: image/jpeg\r\nConnection: close\r\n\r\n"
+    async with canned_upstream(canned.encode() + body) as url:
+        gateway = await start_gateway({"name": "camera", "url": url})
+        token = await admin_token(gateway)
+        [response] = await answers(port_of(gateway), raw_get(token, "/stream"))
+    assert response.status == 200
+    assert response.body == body  # whole, and framed: the closer's answer came after it
 
 
 def echoed(message: Message) -> dict[str, str]:
