@@ -175,10 +175,12 @@ async def admin_session(gateway: Service) -> ClientSession:
     ("action", "code"),
     [pytest.param(action, code, id=name) for name, action, code in REVOCATIONS],
 )
-async def test_access_ending_closes_the_websocket(
+async def test_access_ending_closes_the_websocket_and_the_stream(
     gateway: Service, camera: TestServer, action: Action, code: int
 ) -> None:
     ws = await opened(gateway, camera)
+    stream = await gateway.request("GET", "/mjpeg")
+    assert (await asyncio.wait_for(stream.content.readexactly(7), WAIT)) == b"--frame"
     admin = await admin_session(gateway)
     answer = await action(gateway, admin)
     assert answer.status in (200, 204), await answer.text()
@@ -187,15 +189,21 @@ async def test_access_ending_closes_the_websocket(
     # close_code turns into 1006 when the gateway drops the connection before its reply).
     assert (message.type, message.data) == (WSMsgType.CLOSE, code)
     assert await seen(camera) == ("close", 1001)  # the camera is told the client went away
+    with pytest.raises(aiohttp.ClientPayloadError):  # the MJPEG stream is cut, not ended
+        await asyncio.wait_for(stream.content.read(), WAIT)
 
 
 async def test_more_access_keeps_the_websocket(gateway: Service, camera: TestServer) -> None:
     """The control for the table above: a change that takes nothing away closes nothing."""
     ws = await opened(gateway, camera)
+    stream = await gateway.request("GET", "/mjpeg")
     answer = await _role_admin(gateway, await admin_session(gateway))
     assert answer.status == 200
     await ws.send_str("still here")
     assert (await received(ws)).data == "still here"
+    for _ in range(3):  # frames keep coming
+        await asyncio.wait_for(stream.content.readuntil(b"\xff\xd9"), WAIT)
+    stream.close()
     await ws.close()
 
 
