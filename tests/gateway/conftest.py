@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from camauth.options import Settings, parse_options
@@ -28,6 +29,21 @@ def _sockets(socket_enabled: None) -> None:
     """Real servers on loopback."""
 
 
+@pytest.fixture(autouse=True)
+def _handlers_as_served(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Handlers run as under ``camauth serve``: not cancelled when their client goes away.
+
+    aiohttp's TestServer cancels them (``handler_cancellation=True``); ``camauth serve`` uses
+    aiohttp's default (False), so a WebSocket bridge finishes relaying the browser's close.
+    """
+    make_runner = TestServer._make_runner
+
+    async def as_served(self: TestServer, **kwargs: Any) -> web.BaseRunner:
+        return await make_runner(self, **{**kwargs, "handler_cancellation": False})
+
+    monkeypatch.setattr(TestServer, "_make_runner", as_served)
+
+
 @pytest.fixture
 async def camera(tmp_path: Path) -> AsyncIterator[TestServer]:
     """The camera UI CamAuth protects."""
@@ -40,6 +56,17 @@ async def camera(tmp_path: Path) -> AsyncIterator[TestServer]:
 def camera_url(camera: TestServer) -> str:
     """The camera UI's address, as an upstream option names it."""
     return f"http://127.0.0.1:{camera.port}"
+
+
+def camera_options(camera: TestServer, **options: Any) -> dict[str, Any]:
+    """Options with the camera UI as the one upstream, at ``/``."""
+    return {"upstreams": [{"name": "camera", "url": camera_url(camera)}], **options}
+
+
+def port_of(service: Service) -> int:
+    """The port a started gateway listens on."""
+    assert service.server.port is not None
+    return service.server.port
 
 
 def gateway_settings(upstreams: list[dict[str, Any]], **options: Any) -> Settings:

@@ -12,9 +12,9 @@ from aiohttp import WSMsgType
 from aiohttp.test_utils import TestServer
 from yarl import URL
 
-from tests.service.conftest import ADMIN_PASSWORD, VIEWER_PASSWORD
+from tests.service.conftest import ADMIN_PASSWORD, VIEWER_PASSWORD, Service, free_port
 
-from .conftest import GatewayFactory, Service, camera_url, free_port
+from .conftest import GatewayFactory, camera_url
 
 HTML = {"Accept": "text/html", "Sec-Fetch-Mode": "navigate"}
 

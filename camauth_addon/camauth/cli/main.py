@@ -91,6 +91,9 @@ def serve(args: argparse.Namespace) -> int:
         secret = secret or generate_jwt_secret(data_dir)
         config = ServeConfig(data_dir, args.host, args.port, args.ingress_port)
         asyncio.run(run(settings, secret, config))
+    except ConfigError as err:  # only found on starting: a certificate pair that does not load
+        print(f"camauth: {err}", file=sys.stderr)
+        return EXIT_CONFIG
     except OSError as err:
         logging.getLogger(__name__).error("Cannot start: %s", err)
         return 1
