@@ -1,0 +1,69 @@
+"""The command line: ``script/bench [options]`` or ``python -m bench [options]``."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .loadgen import make_generator
+from .processes import Pinning
+from .report import Report, as_json, memory_checks, render, start_checks
+from .scenarios import build_scenarios, run_all
+from .servers import login, run_bare_server, start_fleet
+
+
+def run_bench(args: argparse.Namespace) -> Report:
+    """Start everything, measure everything, stop everything."""
+    pin = Pinning.detect(not args.no_pin)
+    with contextlib.ExitStack() as stack:
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="camauth-bench-")))
+        print("Starting the bare server and CamAuth ...", file=sys.stderr)
+        fleet = start_fleet(stack, work, pin)
+        pin.pin_self()
+        gen = make_generator(args.no_wrk, pin, work)
+        cookie, token = login(fleet.main.port, fleet.password)
+        scenarios = build_scenarios(fleet, cookie, token, args.connections, args.login_connections)
+        print(f"Measuring with {gen.name}:", file=sys.stderr)
+        results = run_all(gen, fleet, scenarios, args.duration)
+        time.sleep(1.0)  # let the storm's queued logins drain before reading the idle RSS
+        served = sum(r.requests for k, r in results.items() if not k.startswith(("ba", "th")))
+        checks = start_checks(fleet) + memory_checks(fleet, served)
+        return Report(gen.name, args.duration, pin.describe(), scenarios, results, checks)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line."""
+    parser = argparse.ArgumentParser(
+        prog="script/bench",
+        description="Benchmark CamAuth's forward-auth against a bare aiohttp handler.",
+    )
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per scenario")
+    parser.add_argument("--connections", type=int, default=64, help="concurrent connections")
+    parser.add_argument(
+        "--login-connections", type=int, default=8, help="connections for bcrypt-bound logins"
+    )
+    parser.add_argument("--json", action="store_true", help="also print the results as JSON")
+    parser.add_argument("--no-wrk", action="store_true", help="use the in-process load generator")
+    parser.add_argument("--no-pin", action="store_true", help="do not pin processes to CPUs")
+    parser.add_argument("--bare-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``script/bench`` and ``python -m bench``."""
+    args = build_parser().parse_args(argv)
+    if args.bare_server:
+        run_bare_server(args.bare_server)
+        return 0
+    if args.duration <= 0 or args.connections < 1 or args.login_connections < 1:
+        build_parser().error("--duration and the connection counts must be positive")
+    report = run_bench(args)
+    print(render(report))
+    if args.json:
+        print(json.dumps(as_json(report), indent=2))
+    return 0

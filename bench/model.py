@@ -1,0 +1,66 @@
+"""What a load generator is asked to send, and what one run measured."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .processes import HOST, Headers
+
+WRONG_PASSWORD = "wrong-password-for-bench"  # noqa: S105  # nosec B105
+JSON_BODY: Headers = (("Content-Type", "application/json"),)
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """One kind of request, sent over ``connections`` keep-alive connections."""
+
+    key: str
+    label: str
+    port: int
+    path: str
+    connections: int
+    method: str = "GET"
+    headers: Headers = ()
+    login_prefix: str = ""  # set: POST a wrong password for a fresh username each time
+    expect: int = 200
+    forwarded_net: int = 0  # set: each login from a fresh address 10.NET.x.y
+
+    @property
+    def url(self) -> str:
+        """Where the requests go."""
+        return f"http://{HOST}:{self.port}{self.path}"
+
+
+def forwarded_for(net: int, number: int) -> str:
+    """The client address of the ``number``-th login of a storm: 10.NET.x.y."""
+    return f"10.{net}.{number // 256 % 256}.{number % 256}"
+
+
+def login_body(prefix: str, number: int) -> str:
+    """A wrong-password login for an unknown, never repeated username."""
+    return json.dumps({"username": f"{prefix}{number}", "password": WRONG_PASSWORD})
+
+
+@dataclass(slots=True)
+class Result:
+    """What one load run measured."""
+
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: int  # connect/read/write errors and timeouts
+    unexpected: int  # answers with another status than the expected one
+    status_after: int = 0  # one request right after the run
+    cpu_us: float | None = None  # the server's CPU time (all threads) per answered request
+
+
+def percentile(sorted_values: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile of sorted values (0 when there are none)."""
+    if not sorted_values:
+        return 0.0
+    rank = max(1, math.ceil(fraction * len(sorted_values)))
+    return sorted_values[rank - 1]
