@@ -10,14 +10,25 @@ import tempfile
 import time
 from pathlib import Path
 
+from .flood import NEW_DEVICE_GIVE_UP, run_flood
 from .loadgen import make_generator
 from .processes import Pinning
-from .report import Report, as_json, memory_checks, render, start_checks
+from .report import (
+    Check,
+    Report,
+    as_json,
+    flood_figures,
+    memory_checks,
+    peak_rss,
+    render,
+    start_checks,
+    targets,
+)
 from .scenarios import build_scenarios, run_all
 from .servers import login, run_bare_server, start_fleet
 
 
-def run_bench(args: argparse.Namespace) -> Report:
+def run_bench(args: argparse.Namespace) -> tuple[Report, list[Check]]:
     """Start everything, measure everything, stop everything."""
     pin = Pinning.detect(not args.no_pin)
     with contextlib.ExitStack() as stack:
@@ -26,21 +37,24 @@ def run_bench(args: argparse.Namespace) -> Report:
         fleet = start_fleet(stack, work, pin)
         pin.pin_self()
         gen = make_generator(args.no_wrk, pin, work)
-        cookie, token = login(fleet.main.port, fleet.password)
-        scenarios = build_scenarios(fleet, cookie, token, args.connections, args.login_connections)
+        creds = login(fleet.main.port, fleet.password)
+        scenarios = build_scenarios(fleet, creds, args.connections, args.login_connections)
         print(f"Measuring with {gen.name}:", file=sys.stderr)
         results = run_all(gen, fleet, scenarios, args.duration)
         time.sleep(1.0)  # let the storm's queued logins drain before reading the idle RSS
         served = sum(r.requests for k, r in results.items() if not k.startswith(("ba", "th")))
-        checks = start_checks(fleet) + memory_checks(fleet, served)
-        return Report(gen.name, args.duration, pin.describe(), scenarios, results, checks)
+        memory, starts = memory_checks(fleet, served), start_checks(fleet)
+        flood = None if args.no_flood else run_flood(work, pin, gen, args.flood_give_up)
+        figures = [*starts, *peak_rss(fleet), *(flood_figures(flood) if flood else [])]
+        report = Report(gen.name, args.duration, pin.describe(), scenarios, results, figures, flood)
+        return report, targets(report, memory, starts)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
     parser = argparse.ArgumentParser(
         prog="script/bench",
-        description="Benchmark CamAuth's forward-auth against a bare aiohttp handler.",
+        description="Benchmark CamAuth against a bare aiohttp handler, with PRODUCT.md's targets.",
     )
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per scenario")
     parser.add_argument("--connections", type=int, default=64, help="concurrent connections")
@@ -50,6 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="also print the results as JSON")
     parser.add_argument("--no-wrk", action="store_true", help="use the in-process load generator")
     parser.add_argument("--no-pin", action="store_true", help="do not pin processes to CPUs")
+    parser.add_argument(
+        "--flood-give-up",
+        type=float,
+        default=NEW_DEVICE_GIVE_UP,
+        metavar="SECONDS",
+        help="how long each login during the flood may take (the new device keeps retrying)",
+    )
+    parser.add_argument("--no-flood", action="store_true", help="skip the flood scenario")
     parser.add_argument("--bare-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
     return parser
 
@@ -62,8 +84,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.duration <= 0 or args.connections < 1 or args.login_connections < 1:
         build_parser().error("--duration and the connection counts must be positive")
-    report = run_bench(args)
-    print(render(report))
+    if args.flood_give_up <= 0:
+        build_parser().error("--flood-give-up must be positive")
+    report, target_checks = run_bench(args)
+    print(render(report, target_checks))
     if args.json:
-        print(json.dumps(as_json(report), indent=2))
+        print(json.dumps(as_json(report, target_checks), indent=2))
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .processes import HOST, Headers
 
@@ -27,11 +27,31 @@ class Scenario:
     login_prefix: str = ""  # set: POST a wrong password for a fresh username each time
     expect: int = 200
     forwarded_net: int = 0  # set: each login from a fresh address 10.NET.x.y
+    usernames: tuple[str, ...] = ()  # set: logins cycle through these names, not fresh ones
+    addresses: int = 0  # set: logins cycle through this many addresses, not fresh ones
+    count_busy: bool = False  # count the 429s that say the hashing queue is full
 
     @property
     def url(self) -> str:
         """Where the requests go."""
         return f"http://{HOST}:{self.port}{self.path}"
+
+    @property
+    def is_login(self) -> bool:
+        """Whether each request is a wrong-password login with its own body."""
+        return bool(self.login_prefix or self.usernames)
+
+    def username(self, number: int) -> str:
+        """The username of the ``number``-th login."""
+        if self.usernames:
+            return self.usernames[number % len(self.usernames)]
+        return f"{self.login_prefix}{number}"
+
+    def address(self, number: int) -> str:
+        """The client address (``X-Forwarded-For``) of the ``number``-th login."""
+        return forwarded_for(
+            self.forwarded_net, number % self.addresses if self.addresses else number
+        )
 
 
 def forwarded_for(net: int, number: int) -> str:
@@ -39,9 +59,9 @@ def forwarded_for(net: int, number: int) -> str:
     return f"10.{net}.{number // 256 % 256}.{number % 256}"
 
 
-def login_body(prefix: str, number: int) -> str:
-    """A wrong-password login for an unknown, never repeated username."""
-    return json.dumps({"username": f"{prefix}{number}", "password": WRONG_PASSWORD})
+def login_body(username: str) -> str:
+    """A wrong-password login for ``username``."""
+    return json.dumps({"username": username, "password": WRONG_PASSWORD})
 
 
 @dataclass(slots=True)
@@ -55,6 +75,7 @@ class Result:
     errors: int  # connect/read/write errors and timeouts
     unexpected: int  # answers with another status than the expected one
     status_after: int = 0  # one request right after the run
+    counts: dict[str, int] = field(default_factory=dict)  # answers by status, and "busy"
     cpu_us: float | None = None  # the server's CPU time (all threads) per answered request
 
 

@@ -63,10 +63,15 @@ class Pinning:
 
 
 def http_call(
-    port: int, method: str, path: str, body: str | None = None, headers: Headers = ()
+    port: int,
+    method: str,
+    path: str,
+    body: str | None = None,
+    headers: Headers = (),
+    timeout: float = REQUEST_TIMEOUT,
 ) -> tuple[int, http.client.HTTPMessage, bytes]:
     """One request over a fresh connection: status, headers, body."""
-    conn = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT)
+    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
     try:
         conn.request(method, path, body=body, headers=dict(headers))
         response = conn.getresponse()

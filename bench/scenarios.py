@@ -10,7 +10,7 @@ from typing import Any
 from .loadgen import LoadGenerator
 from .model import JSON_BODY, Result, Scenario, login_body
 from .processes import cpu_seconds, http_call, stop_process
-from .servers import COOKIE_NAME, Fleet, prime_rate_limit
+from .servers import COOKIE_NAME, Credentials, Fleet, prime_rate_limit
 
 WARMUP = 1.0
 
@@ -31,18 +31,20 @@ def _login(key: str, label: str, port: int, connections: int, prefix: str, net: 
 
 
 def build_scenarios(
-    fleet: Fleet, cookie: str, token: str, connections: int, login_connections: int
+    fleet: Fleet, creds: Credentials, connections: int, login_connections: int
 ) -> dict[str, Scenario]:
     """Every scenario, in the order of the report."""
     run_id = secrets.token_hex(4)
     main, conns, logins = fleet.main.port, connections, login_connections
     limited = fleet.limited.port
-    with_cookie = (("Cookie", f"{COOKIE_NAME}={cookie}"),)
-    with_bearer = (("Authorization", f"Bearer {token}"),)
+    with_cookie = (("Cookie", f"{COOKIE_NAME}={creds.cookie}"),)
+    with_bearer = (("Authorization", f"Bearer {creds.token}"),)
+    with_key = (("X-API-Key", creds.api_key),)
     return {
         "bare": Scenario("bare", "bare aiohttp handler GET /", fleet.bare.port, "/", conns),
         "cookie": _auth("cookie", "/api/auth valid cookie", main, conns, headers=with_cookie),
         "bearer": _auth("bearer", "/api/auth Bearer token", main, conns, headers=with_bearer),
+        "api_key": _auth("api_key", "/api/auth API key", main, conns, headers=with_key),
         "anonymous": _auth("anonymous", "/api/auth no credentials (401)", main, conns, expect=401),
         "throttled": _login("throttled", THROTTLED, limited, conns, f"flood-{run_id}-", 0),
         "wrong": _login("wrong", WRONG, main, logins, f"bench-{run_id}-", 11),
@@ -52,9 +54,9 @@ def build_scenarios(
 
 def status_after(scenario: Scenario) -> int:
     """The status of one more request of the scenario."""
-    if not scenario.login_prefix:
+    if not scenario.is_login:
         return http_call(scenario.port, scenario.method, scenario.path, None, scenario.headers)[0]
-    body = login_body(scenario.login_prefix + "check-", 1)
+    body = login_body(scenario.login_prefix + "check-1")
     headers = scenario.headers
     if scenario.forwarded_net:  # an address the run itself never uses
         headers += (("X-Forwarded-For", f"10.{scenario.forwarded_net}.255.255"),)
@@ -110,9 +112,11 @@ def run_all(
     stop_process(fleet.limited.proc)
     for key in ("bare", "cookie"):
         gen.measure(scenarios[key], WARMUP)
-    for key in ("bare_1", "cookie", "bearer", "anonymous", "bare_2", "wrong"):
+    for key in ("bare_1", "cookie", "bearer", "api_key", "anonymous", "bare_2", "wrong"):
         server = fleet.bare if key.startswith("bare") else fleet.main
-        results[key] = run_one(gen, scenarios[key.partition("_")[0]], duration, server.proc.pid)
+        results[key] = run_one(
+            gen, scenarios[key[:4] if key.startswith("bare") else key], duration, server.proc.pid
+        )
     results["bare"] = best_of(results["bare_1"], results["bare_2"])
     results.update(run_storm(gen, scenarios["cookie"], scenarios["storm_logins"], duration))
     return results

@@ -20,7 +20,9 @@ from aiohttp import web
 from .model import JSON_BODY, login_body
 from .processes import (
     HOST,
+    REQUEST_TIMEOUT,
     SERVER_CPU,
+    Headers,
     Pinning,
     free_port,
     http_call,
@@ -163,24 +165,72 @@ def start_fleet(stack: contextlib.ExitStack, work: Path, pin: Pinning) -> Fleet:
 # --- logging in ---------------------------------------------------------------------------
 
 
-def login(port: int, password: str) -> tuple[str, str]:
-    """Log in as admin: the ``camauth_token`` cookie value and the token of the body."""
-    body = json.dumps({"username": "admin", "password": password})
-    status, headers, raw = http_call(port, "POST", "/api/login", body, JSON_BODY)
-    if status != 200:
-        raise RuntimeError(f"login failed with {status}: {raw[:200]!r}")
-    token = str(json.loads(raw)["token"])
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What an admin's login and an API key give: the three ways to pass forward-auth."""
+
+    cookie: str  # the camauth_token cookie's value
+    token: str  # the same session's token, for Authorization: Bearer
+    api_key: str  # an X-API-Key
+    device: str | None = None  # the camauth_device cookie this browser got
+
+
+def cookies_of(headers: http.client.HTTPMessage) -> SimpleCookie:
+    """The cookies an answer sets."""
     jar: SimpleCookie = SimpleCookie()
     for value in headers.get_all("Set-Cookie") or []:
         jar.load(value)
+    return jar
+
+
+def log_in(
+    port: int,
+    username: str,
+    password: str,
+    headers: Headers = (),
+    timeout: float = REQUEST_TIMEOUT,
+) -> tuple[int, http.client.HTTPMessage, bytes]:
+    """One login: status, headers and body of the answer."""
+    body = json.dumps({"username": username, "password": password})
+    return http_call(port, "POST", "/api/login", body, JSON_BODY + headers, timeout)
+
+
+def login(port: int, password: str, headers: Headers = ()) -> Credentials:
+    """Log in as admin and create an API key: the credentials the scenarios present."""
+    status, answer, raw = log_in(port, "admin", password, headers)
+    if status != 200:
+        raise RuntimeError(f"login failed with {status}: {raw[:200]!r}")
+    token = token_of(raw)
+    jar = cookies_of(answer)
     cookie = jar[COOKIE_NAME].value if COOKIE_NAME in jar else token
-    return cookie, token
+    device = jar[DEVICE_COOKIE].value if DEVICE_COOKIE in jar else None
+    return Credentials(cookie, token, create_api_key(port, token), device)
+
+
+def token_of(raw: bytes) -> str:
+    """The token of a successful login's answer."""
+    return str(json.loads(raw)["token"])
+
+
+def admin_call(port: int, token: str, method: str, path: str, body: dict[str, Any]) -> Any:
+    """An admin's API call with a bearer token; its JSON answer (a 2xx is expected)."""
+    headers = (*JSON_BODY, ("Authorization", f"Bearer {token}"))
+    status, _, raw = http_call(port, method, path, json.dumps(body), headers)
+    if not 200 <= status < 300:
+        raise RuntimeError(f"{method} {path} answered {status}: {raw[:200]!r}")
+    return json.loads(raw)
+
+
+def create_api_key(port: int, token: str) -> str:
+    """A new API key (viewer) for the forward-auth scenarios."""
+    created = admin_call(port, token, "POST", "/api/keys", {"name": "bench", "role": "viewer"})
+    return str(created["key"])
 
 
 def prime_rate_limit(port: int, prefix: str, tries: int = 10) -> int:
     """Fail a login about once a second until this client is locked out; returns the tries."""
     for number in range(1, tries + 1):
-        body = login_body(prefix, number)
+        body = login_body(f"{prefix}{number}")
         status, headers, _ = http_call(port, "POST", "/api/login", body, JSON_BODY)
         if status == 429 and int(headers.get("Retry-After", "0")) > 2:
             return number
