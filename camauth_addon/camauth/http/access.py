@@ -14,8 +14,7 @@ from ..const import SAFE_METHODS
 from ..core.identity import Identity
 from ..core.policy import Access, Decision, Target, decide
 from ..errors import BadRequest, CamAuthError, Forbidden, Unauthorized
-from .app_keys import SETTINGS
-from .client_ip import peer_is_trusted
+from .app_keys import GATEWAY
 from .context import context
 from .schemas import Failure, Reply
 
@@ -46,7 +45,7 @@ class Route:
 def allowed_hosts(request: web.Request) -> set[str]:
     """The host the browser talked to: ``Host``, or ``X-Forwarded-Host`` from a trusted proxy."""
     hosts = {request.host.lower()}
-    if peer_is_trusted(request, request.app[SETTINGS].auth.trusted_proxies):
+    if request.app[GATEWAY].clients.peer_is_trusted(request):
         forwarded = request.headers.get("X-Forwarded-Host", "").split(",")[0].strip()
         if forwarded:
             hosts.add(forwarded.lower())

@@ -16,8 +16,9 @@ from ..options import Settings
 from . import forward_auth, ws
 from .access import Route, guarded
 from .api import api_keys, events, lockouts, public, session, stats, users
-from .app_keys import SERVICES, SETTINGS, WEBSOCKETS
+from .app_keys import GATEWAY, SERVICES, SETTINGS, WEBSOCKETS
 from .middlewares import (
+    Gateway,
     gateway_middleware,
     header_guard_middleware,
     parser_rejects_control_characters,
@@ -306,7 +307,8 @@ def create_app(settings: Settings, services: Services) -> web.Application:
     """Build the gateway: middlewares in order, then the route table."""
     # One middleware identifies every request, answers forward-auth itself, and renders
     # errors; a second one is added only where the HTTP parser lets control characters in.
-    middlewares = [gateway_middleware]
+    gateway = Gateway(settings, services)
+    middlewares = [gateway_middleware(gateway)]
     if not parser_rejects_control_characters():
         middlewares.insert(0, header_guard_middleware)
     app = web.Application(
@@ -317,6 +319,7 @@ def create_app(settings: Settings, services: Services) -> web.Application:
     )
     app[SETTINGS] = settings
     app[SERVICES] = services
+    app[GATEWAY] = gateway
     app[WEBSOCKETS] = set()
     app.on_shutdown.append(ws.close_websockets)
     for route in route_table(Pages()):

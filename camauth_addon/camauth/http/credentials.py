@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from aiohttp import web
+from aiohttp import hdrs, web
+from multidict import istr  # aiohttp's own header-name type
 
 from ..const import API_KEY_HEADER, COOKIE_NAME
 from ..core.identity import Credential
 from ..errors import BadRequest
+
+_API_KEY = istr(API_KEY_HEADER)  # case-insensitive names, folded once: cheaper look-ups
 
 
 def _single(request: web.Request, name: str) -> str | None:
@@ -22,16 +25,16 @@ def _single(request: web.Request, name: str) -> str | None:
 
 def read_credential(request: web.Request) -> Credential | None:
     """The bearer token, else the API key, else the session cookie; one never falls back."""
-    authorization = _single(request, "Authorization")
+    authorization = _single(request, hdrs.AUTHORIZATION)
     if authorization is not None:
         scheme, _, token = authorization.partition(" ")
         # A proxy's own Basic credentials are not ours; a bearer is, and never falls back.
         if scheme.lower() == "bearer":
             return Credential(token.strip(), "bearer") if token.strip() else None
-    api_key = _single(request, API_KEY_HEADER)
+    api_key = _single(request, _API_KEY)
     if api_key is not None:
         return Credential(api_key, "api_key") if api_key.strip() else None
-    header = _single(request, "Cookie")
+    header = _single(request, hdrs.COOKIE)
     cookie = session_cookie(header) if header is not None else None
     return Credential(cookie, "cookie") if cookie else None
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 import logging
 import time
 
-from aiohttp import http_parser, web
+from aiohttp import hdrs, http_parser, web
+from aiohttp.typedefs import Middleware
 
 from ..const import ROLE_ADMIN
 from ..core.identity import SOURCE_DISABLED, Identity
+from ..core.services import Services
 from ..errors import CamAuthError
+from ..options import Settings
 from .access import Handler
-from .app_keys import SERVICES, SETTINGS
-from .client_ip import client_address, peer_is_trusted
+from .client_ip import ClientResolver
 from .context import RequestContext, set_context
 from .credentials import read_credential
 from .forward_auth import FORWARD_AUTH_PATH, decide_forward_auth
@@ -48,89 +50,98 @@ async def _render_errors(request: web.Request, handler: Handler) -> web.StreamRe
         return json_error(500, "Internal server error", key="internal_error")
 
 
-def identify(request: web.Request, ctx: RequestContext) -> None:
-    """Fill in who is making the request (never decide access)."""
-    if not request.app[SETTINGS].auth.enabled:
-        ctx.identity = ANONYMOUS_ADMIN
-        return
-    try:
-        credential = read_credential(request)
-    except CamAuthError as err:
-        ctx.credential_error = err.message
-        return
-    if credential is None:
-        return
-    found = request.app[SERVICES].authenticator.authenticate(credential, time.time())
-    if found is None:
-        return
-    ctx.source, ctx.credential = credential.source, credential
-    if found.identity.paths:  # webhook keys are only ever looked at by forward-auth
-        ctx.webhook = found.identity
-        return
-    ctx.identity = found.identity
-    ctx.claims = found.claims if credential.source == "cookie" else None
+class Gateway:
+    """What the gateway middleware needs on every request, looked up once, at start-up."""
+
+    def __init__(self, settings: Settings, services: Services) -> None:
+        """Take the settings and services of one application."""
+        self.auth = settings.auth
+        self.services = services
+        self.authenticator = services.authenticator
+        self.warnings = services.warnings
+        self.clients = ClientResolver(settings.auth.trusted_proxies)
+
+    def identify(self, request: web.Request, ctx: RequestContext) -> None:
+        """Fill in who is making the request (never decide access)."""
+        if not self.auth.enabled:
+            ctx.identity = ANONYMOUS_ADMIN
+            return
+        try:
+            credential = read_credential(request)
+        except CamAuthError as err:
+            ctx.credential_error = err.message
+            return
+        if credential is None:
+            return
+        found = self.authenticator.authenticate(credential, time.time())
+        if found is None:
+            return
+        ctx.source, ctx.credential = credential.source, credential
+        if found.identity.paths:  # webhook keys are only ever looked at by forward-auth
+            ctx.webhook = found.identity
+            return
+        ctx.identity = found.identity
+        ctx.claims = found.claims if credential.source == "cookie" else None
+
+    def observe(self, request: web.Request) -> None:
+        """Note configuration problems this request shows (see core.warnings)."""
+        headers = request.headers
+        if hdrs.X_FORWARDED_FOR in headers and not self.clients.peer_is_trusted(request):
+            self.warnings.forwarded_for_from(request.remote or "unknown")
+        if not self.auth.cookie_secure and (
+            headers.get(hdrs.X_FORWARDED_PROTO, "").lower() == "https" or request.secure
+        ):
+            self.warnings.https_without_secure_cookie()
+
+    def context(self, request: web.Request) -> RequestContext:
+        """Resolve the client, note warnings, identify; the context is attached to the request."""
+        ctx = RequestContext(self.clients.client(request))
+        set_context(request, ctx)
+        self.observe(request)
+        try:
+            self.identify(request, ctx)
+        except Exception:
+            _LOGGER.exception("Identification failed on %s %s", request.method, request.path)
+            ctx.identity = ctx.webhook = ctx.claims = None  # fail closed: no identity
+        return ctx
+
+    async def refresh_cookie(self, ctx: RequestContext, response: web.StreamResponse) -> None:
+        """Renew a session cookie that is close to expiring; a failure only skips the renewal."""
+        claims, identity = ctx.claims, ctx.identity
+        if claims is None or identity is None or response.prepared:
+            return
+        if claims.exp - time.time() >= self.auth.refresh_time:
+            return
+        try:
+            refreshed = await self.services.sessions.refresh(identity, claims)
+        except Exception:  # a locked database must not turn the answer into an error
+            _LOGGER.exception("Could not renew the session cookie for %s", identity.username)
+            return
+        if refreshed is not None:
+            set_session_cookie(response, refreshed, self.auth)
 
 
-async def _refresh_cookie(
-    request: web.Request, ctx: RequestContext, response: web.StreamResponse
-) -> None:
-    """Renew a session cookie that is close to expiring; a failure only skips the renewal."""
-    auth = request.app[SETTINGS].auth
-    claims, identity = ctx.claims, ctx.identity
-    if claims is None or identity is None or response.prepared:
-        return
-    if claims.exp - time.time() >= auth.refresh_time:
-        return
-    try:
-        refreshed = await request.app[SERVICES].sessions.refresh(identity, claims)
-    except Exception:  # a locked database must not turn the answer into an error
-        _LOGGER.exception("Could not renew the session cookie for %s", identity.username)
-        return
-    if refreshed is not None:
-        set_session_cookie(response, refreshed, auth)
-
-
-def _observe(request: web.Request) -> None:
-    """Note configuration problems this request shows (see core.warnings)."""
-    auth, warnings = request.app[SETTINGS].auth, request.app[SERVICES].warnings
-    headers = request.headers
-    if "X-Forwarded-For" in headers and not peer_is_trusted(request, auth.trusted_proxies):
-        warnings.forwarded_for_from(request.remote or "unknown")
-    if not auth.cookie_secure and (
-        request.secure or headers.get("X-Forwarded-Proto", "").lower() == "https"
-    ):
-        warnings.https_without_secure_cookie()
-
-
-def _context(request: web.Request) -> RequestContext:
-    ctx = RequestContext(client_address(request, request.app[SETTINGS].auth.trusted_proxies))
-    set_context(request, ctx)
-    _observe(request)
-    try:
-        identify(request, ctx)
-    except Exception:
-        _LOGGER.exception("Identification failed on %s %s", request.method, request.path)
-        ctx.identity = ctx.webhook = ctx.claims = None  # fail closed: no identity
-    return ctx
-
-
-@web.middleware
-async def gateway_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+def gateway_middleware(gateway: Gateway) -> Middleware:
     """The one middleware: identify, answer forward-auth at once, else handle and render errors.
 
     One layer instead of several, because every camera request passes through here.
     """
-    ctx = _context(request)
-    if request.path == FORWARD_AUTH_PATH:
-        response: web.StreamResponse = decide_forward_auth(request)
-        if response.status != 200:  # Traefik and Caddy show refusals to the browser
-            add_security_headers(request, response)
-    else:
-        response = await _render_errors(request, handler)
-        if not response.prepared:
-            add_security_headers(request, response)
-    await _refresh_cookie(request, ctx, response)
-    return response
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        ctx = gateway.context(request)
+        if request.path == FORWARD_AUTH_PATH:
+            response: web.StreamResponse = decide_forward_auth(request)
+            if response.status != 200:  # Traefik and Caddy show refusals to the browser
+                add_security_headers(request, response)
+        else:
+            response = await _render_errors(request, handler)
+            if not response.prepared:
+                add_security_headers(request, response)
+        await gateway.refresh_cookie(ctx, response)
+        return response
+
+    return middleware
 
 
 _PAGE_POLICY = (
