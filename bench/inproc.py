@@ -38,7 +38,8 @@ from aiohttp import web
 
 from camauth.core.passwords import PasswordHasher
 from camauth.core.services import Services, open_services
-from camauth.http.app import create_app
+from camauth.http.app import GatewayRunner, create_app
+from camauth.http.app_keys import GATEWAY
 from camauth.options import parse_options
 
 from .servers import COOKIE_NAME
@@ -154,7 +155,9 @@ async def camauth_app(data_dir: Path) -> AsyncIterator[tuple[web.Application, di
 
 
 async def _serve(app: web.Application) -> tuple[web.AppRunner, _Transport, Any]:
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    # CamAuth as ``camauth serve`` runs it (with its front door), the bare app as aiohttp does.
+    runner_class = GatewayRunner if GATEWAY in app else web.AppRunner
+    runner = runner_class(app, access_log=None, handle_signals=False)
     await runner.setup()
     server = runner.server
     if server is None:

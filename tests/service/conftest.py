@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestServer
 
 from camauth.core.passwords import PasswordHasher, verify_password
 from camauth.core.services import Services, open_services
-from camauth.http.app import create_app
+from camauth.http.app import GatewayRunner, create_app
 from camauth.options import AuthSettings, Settings
 from camauth.storage.users import User
 
@@ -76,6 +76,13 @@ class Service:
 ServiceFactory = Callable[..., Awaitable[Service]]
 
 
+class GatewayTestServer(TestServer):
+    """A test server run as ``camauth serve`` runs the app: with its front door."""
+
+    async def _make_runner(self, **kwargs: Any) -> GatewayRunner:
+        return GatewayRunner(self.app, **kwargs)
+
+
 async def open_test_services(data_dir: Path, auth: AuthSettings, secret: str = SECRET) -> Services:
     """The services on a real database file in ``data_dir``, with fast real bcrypt."""
     hasher = PasswordHasher(rounds=TEST_ROUNDS, workers=2)
@@ -109,7 +116,7 @@ async def start_service(tmp_path: Path) -> AsyncIterator[ServiceFactory]:
             if seed and await services.users.get("admin") is None:
                 await services.users.create("admin", ADMIN_PASSWORD, "admin")
                 await services.users.create("viewer", VIEWER_PASSWORD, "viewer")
-            server = TestServer(create_app(settings, services), host="127.0.0.1")
+            server = GatewayTestServer(create_app(settings, services), host="127.0.0.1")
             await server.start_server()
         except BaseException:
             await services.close()

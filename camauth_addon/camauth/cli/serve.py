@@ -13,7 +13,7 @@ from aiohttp import web
 
 from ..const import DEFAULT_HOST, LOGIN_PATH, VERSION
 from ..core.services import Services, open_services
-from ..http.app import create_app
+from ..http.app import GatewayRunner, create_app
 from ..jwt_secret import JwtSecret
 from ..options import Settings
 from ..supervisor.discovery import start_discovery
@@ -60,7 +60,7 @@ def _stop_event() -> asyncio.Event:
 
 
 async def _serve(settings: Settings, services: Services, sock: socket.socket) -> web.AppRunner:
-    runner = web.AppRunner(create_app(settings, services), handle_signals=False)
+    runner = GatewayRunner(create_app(settings, services), handle_signals=False)
     await runner.setup()
     try:
         await web.SockSite(runner, sock).start()

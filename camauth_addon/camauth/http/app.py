@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.web_server import Server
 
 from ..core.policy import Access
 from ..core.services import Services
@@ -19,6 +20,7 @@ from .api import api_keys, events, lockouts, public, session, stats, users
 from .app_keys import GATEWAY, SERVICES, SETTINGS, WEBSOCKETS
 from .middlewares import (
     Gateway,
+    front_door,
     gateway_middleware,
     header_guard_middleware,
     parser_rejects_control_characters,
@@ -301,6 +303,22 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     for task in tasks:
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+class GatewayRunner(web.AppRunner):
+    """Runs the gateway application with its front door (``middlewares.front_door``).
+
+    Every camera request comes through forward-auth, so the server hands it to the gateway
+    before aiohttp's routing and middleware machinery. Without this runner (a plain
+    ``AppRunner``) the gateway middleware answers forward-auth the same way, only slower.
+    """
+
+    async def _make_server(self) -> Server:
+        server = await super()._make_server()
+        gateway = self.app.get(GATEWAY)
+        if gateway is not None and parser_rejects_control_characters():
+            server.request_handler = front_door(gateway, server.request_handler)
+        return server
 
 
 def create_app(settings: Settings, services: Services) -> web.Application:
