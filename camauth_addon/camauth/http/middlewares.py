@@ -122,7 +122,6 @@ class Gateway:
         if refreshed is not None:
             set_session_cookie(response, refreshed, self.auth)
 
-
     async def forward_auth(self, request: web.Request) -> web.StreamResponse:
         """Answer forward-auth: identify, decide, add headers to refusals, renew the cookie.
 
