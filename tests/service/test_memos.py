@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -11,11 +12,18 @@ import pytest
 
 from camauth.core import authn
 from camauth.core.identity import Credential
-from camauth.http import client_ip
+from camauth.http import client_ip, middlewares
 from camauth.http.client_ip import ClientResolver, resolve_client
-from camauth.options import AuthSettings
+from camauth.options import AuthSettings, Settings
 
-from .conftest import open_test_services
+from .conftest import (
+    ADMIN_PASSWORD,
+    VIEWER_PASSWORD,
+    Service,
+    ServiceFactory,
+    open_test_services,
+    with_auth,
+)
 
 PASSWORD = "copper meadow falcon 3"
 LOOPBACK = (ipaddress.ip_network("127.0.0.1/32"),)
@@ -118,3 +126,79 @@ async def test_the_credential_memo_is_bounded(
             assert len(services.authenticator._session_memo) <= 2
     finally:
         await services.close()
+
+
+async def _auth(service: Service, headers: dict[str, str], method: str = "GET") -> int:
+    async with service.client.request(
+        method, service.url("/api/auth"), headers=headers, cookies={}
+    ) as response:
+        return response.status
+
+
+async def test_a_remembered_allow_holds_only_for_the_very_same_request(
+    start_service: ServiceFactory,
+) -> None:
+    service = await start_service()
+    token = await service.login("viewer", VIEWER_PASSWORD)
+    service.client.cookie_jar.clear()
+    cookie = {"Cookie": f"camauth_token={token}"}
+    for _ in range(3):  # the first answer is decided, the others remembered
+        assert await _auth(service, cookie) == 200
+    assert await _auth(service, cookie, "POST") == 403  # viewers read only
+    assert await _auth(service, cookie | {"X-Forwarded-Method": "DELETE"}) == 403
+    assert await _auth(service, cookie | {"X-Forwarded-Uri": "/a%2fb"}) == 403
+    assert await _auth(service, cookie | {"X-Forwarded-Uri": ""}) == 403
+    twice = {"Cookie": f"camauth_token={token}; camauth_token={token}"}
+    assert await _auth(service, twice) == 401
+    assert await _auth(service, {"Authorization": f"Bearer {token}x"}) == 401
+    assert await _auth(service, cookie) == 200
+
+
+async def test_a_remembered_allow_ends_with_any_change(start_service: ServiceFactory) -> None:
+    service = await start_service()
+    await service.services.users.create("alice", PASSWORD, "admin")
+    token = await service.login("alice", PASSWORD)
+    service.client.cookie_jar.clear()
+    cookie = {"Cookie": f"camauth_token={token}"}
+    assert await _auth(service, cookie, "POST") == 200
+    assert await _auth(service, cookie, "POST") == 200
+    await service.services.users.set_role("alice", "viewer")
+    assert await _auth(service, cookie, "POST") == 403  # demoted: at once
+    assert await _auth(service, cookie) == 200
+    await service.services.sessions.revoke_user("alice")
+    assert await _auth(service, cookie) == 401  # revoked: at once
+    key = await service.services.keys.create("nvr", "admin", ())
+    by_key = {"X-API-Key": key.secret}
+    assert await _auth(service, by_key, "POST") == 200
+    assert await _auth(service, by_key, "POST") == 200
+    await service.services.keys.revoke(key.key.id)
+    assert await _auth(service, by_key, "POST") == 401
+
+
+async def test_a_remembered_allow_ends_when_the_token_expires(
+    start_service: ServiceFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = await start_service()
+    token = await service.login("admin", ADMIN_PASSWORD)
+    service.client.cookie_jar.clear()
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert await _auth(service, bearer) == 200
+    assert await _auth(service, bearer) == 200
+    later = time.time() + Settings().auth.session_length + 1
+    monkeypatch.setattr(middlewares, "time", SimpleNamespace(time=lambda: later))
+    assert await _auth(service, bearer) == 401
+
+
+async def test_a_cookie_due_for_renewal_is_renewed_on_every_answer(
+    start_service: ServiceFactory,
+) -> None:
+    auth = Settings().auth
+    service = await start_service(with_auth(refresh_time=auth.session_length))  # always due
+    token = await service.login("admin", ADMIN_PASSWORD)
+    service.client.cookie_jar.clear()
+    for _ in range(3):
+        async with service.client.get(
+            service.url("/api/auth"), headers={"Cookie": f"camauth_token={token}"}
+        ) as response:
+            assert response.status == 200
+            assert "camauth_token" in response.cookies

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from camauth.core.paths import (
+    TargetMemo,
     UnjudgeablePath,
     canonical_path,
     canonical_target,
@@ -111,3 +112,25 @@ def test_targets_split_into_canonical_path_and_raw_query(
 def test_a_fragment_in_the_path_is_refused() -> None:
     with pytest.raises(UnjudgeablePath):
         split_target("/a#b/../c")
+
+
+def test_the_target_memo_answers_and_refuses_as_canonical_target() -> None:
+    memo = TargetMemo(size=8, longest=64)
+    for _ in range(2):  # decided, then remembered (refusals included)
+        for raw, canonical in CANONICAL:
+            assert memo.canonical_target(raw) == (canonical, "")
+        for raw in REFUSED:
+            if not raw:
+                continue
+            with pytest.raises(UnjudgeablePath) as refused:
+                memo.canonical_target(raw)
+            with pytest.raises(UnjudgeablePath) as direct:
+                canonical_target(raw)
+            assert (refused.value.message, refused.value.key) == (
+                direct.value.message,
+                direct.value.key,
+            )
+        assert len(memo._memo) <= 8
+    long = "/cams/" + "a" * 100
+    assert memo.canonical_target(long) == (long, "")
+    assert long not in memo._memo

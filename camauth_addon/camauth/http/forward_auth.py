@@ -11,48 +11,109 @@ from __future__ import annotations
 
 import html
 import logging
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from aiohttp import web
+from multidict import CIMultiDict, istr  # aiohttp's own header types
 
 from ..const import LOGIN_PATH
-from ..core.identity import Identity
-from ..core.paths import UnjudgeablePath, canonical_target, split_target
+from ..core.authn import Authenticated
+from ..core.identity import Credential, Identity
+from ..core.paths import TargetMemo, UnjudgeablePath, split_target
 from ..core.policy import ALLOW, Decision, Target, decide
 from ..core.redirects import safe_return_path
 from .context import context
+from .credentials import CREDENTIAL_HEADERS
 
 _LOGGER = logging.getLogger(__name__)
 
 # Where proxies put the original request: Traefik and Caddy, then nginx by convention.
-_METHOD_HEADERS = ("X-Forwarded-Method", "X-Original-Method")
-_URI_HEADERS = ("X-Forwarded-Uri", "X-Original-URI", "X-Original-URL")
+# (Case-insensitive header names, folded once: cheaper look-ups on every request.)
+_METHOD_HEADERS = (istr("X-Forwarded-Method"), istr("X-Original-Method"))
+_URI_HEADERS = (istr("X-Forwarded-Uri"), istr("X-Original-URI"), istr("X-Original-URL"))
+_ROOT = frozenset({("/", "")})
 
 FORWARD_AUTH_PATH = "/api/auth"
+# Proxies name the same few paths again and again: their canonical forms are remembered.
+_TARGETS = TargetMemo()
 
 
-def original_methods(request: web.Request) -> set[str]:
+def original_methods(request: web.Request) -> set[str] | tuple[str]:
     """Every method the request may stand for; it passes only if each of them may."""
-    methods = {request.method.upper()}
     headers = request.headers
-    for name in _METHOD_HEADERS:
-        if name in headers:
-            methods.update(value.strip().upper() for value in headers.getall(name))
-    return methods
+    named = [value for name in _METHOD_HEADERS for value in headers.getall(name, ())]
+    if not named:
+        return (request.method.upper(),)
+    return {request.method.upper(), *(value.strip().upper() for value in named)}
 
 
-def original_targets(request: web.Request) -> set[tuple[str, str]] | None:
+def original_targets(request: web.Request) -> frozenset[tuple[str, str]] | None:
     """The canonical (path, query) of every header naming the proxied request.
 
     None when one of them cannot be judged. Without any such header the request is about
     ``/``. Several headers that disagree are each judged (CVE-2026-40575: nginx passes a
     client's own ``X-Forwarded-Uri`` next to the ``X-Original-URI`` it sets).
     """
-    values = [v for name in _URI_HEADERS for v in request.headers.getall(name, [])]
+    headers = request.headers
+    values = [value for name in _URI_HEADERS for value in headers.getall(name, ())]
+    if not values:
+        return _ROOT
     try:
-        return {canonical_target(value) for value in values} or {("/", "")}
+        return frozenset([_TARGETS.canonical_target(value) for value in values])
     except UnjudgeablePath:
         return None
+
+
+# Everything an answer of forward-auth depends on besides the time and CamAuth's state: the
+# method, and every value of every header that names a credential or the proxied request.
+VerdictKey = tuple[str, tuple[tuple[str, ...], ...]]
+_VERDICT_HEADERS = (*CREDENTIAL_HEADERS, *_METHOD_HEADERS, *_URI_HEADERS)
+
+
+@dataclass(frozen=True, slots=True)
+class Allowed:
+    """A remembered 200: the credential it was for, what that was found to be, the headers."""
+
+    credential: Credential
+    found: Authenticated
+    headers: CIMultiDict[str]
+
+
+class AllowedMemo:
+    """Recent allowed answers, by everything they depend on (see ``Gateway.forward_auth``).
+
+    The same request again gets the same answer as long as its credential is found to be the
+    very same thing (the authenticator's memo answers that: it returns a new object after
+    any change, expiry or revocation). Only 200s are remembered; bounded in entries and in
+    the size of each key, and forgotten all at once when full.
+    """
+
+    def __init__(self, size: int = 1024, longest: int = 2048) -> None:
+        """Remember up to ``size`` answers whose headers add up to ``longest`` characters."""
+        self._size = size
+        self._longest = longest
+        self._memo: dict[VerdictKey, Allowed] = {}
+
+    @staticmethod
+    def key(request: web.Request) -> VerdictKey:
+        """What the answer to this request depends on."""
+        headers = request.headers
+        return request.method, tuple([tuple(headers.getall(name, ())) for name in _VERDICT_HEADERS])
+
+    def get(self, key: VerdictKey) -> Allowed | None:
+        """A remembered answer, to be checked by the caller."""
+        return self._memo.get(key)
+
+    def remember(
+        self, key: VerdictKey, credential: Credential, found: Authenticated, response: web.Response
+    ) -> None:
+        """Remember a 200 (its headers before anything is added to the response)."""
+        if sum(len(value) for values in key[1] for value in values) > self._longest:
+            return
+        if len(self._memo) >= self._size:
+            self._memo.clear()
+        self._memo[key] = Allowed(credential, found, CIMultiDict(response.headers))
 
 
 def return_path(request: web.Request) -> str:
@@ -95,6 +156,9 @@ def _unauthorized(request: web.Request) -> web.Response:
     )
 
 
+_REMOTE_USER, _REMOTE_ROLE = istr("Remote-User"), istr("Remote-Role")
+
+
 def _forbidden(reason: str, key: str) -> web.Response:
     return web.json_response({"error": reason, "code": key}, status=403)
 
@@ -125,7 +189,7 @@ def _decide(request: web.Request) -> web.Response:
         return _unauthorized(request)
     if not decision.allowed:
         return _forbidden(decision.reason, decision.key)
-    headers = {"Remote-User": identity.username, "Remote-Role": identity.role}
+    headers = CIMultiDict(((_REMOTE_USER, identity.username), (_REMOTE_ROLE, identity.role)))
     return web.Response(status=200, headers=headers)
 
 

@@ -9,6 +9,7 @@ from typing import cast
 
 from aiohttp import hdrs, http_parser, web
 from aiohttp.typedefs import Middleware
+from multidict import CIMultiDict
 
 from ..const import ROLE_ADMIN
 from ..core.identity import SOURCE_DISABLED, Identity
@@ -19,7 +20,7 @@ from .access import Handler
 from .client_ip import ClientResolver
 from .context import RequestContext, set_context
 from .credentials import read_credential
-from .forward_auth import FORWARD_AUTH_PATH, decide_forward_auth
+from .forward_auth import FORWARD_AUTH_PATH, AllowedMemo, VerdictKey, decide_forward_auth
 from .responses import json_error, set_session_cookie
 
 _LOGGER = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ class Gateway:
         self.authenticator = services.authenticator
         self.warnings = services.warnings
         self.clients = ClientResolver(settings.auth.trusted_proxies)
+        self.allowed = AllowedMemo()
 
     def identify(self, request: web.Request, ctx: RequestContext) -> None:
         """Fill in who is making the request (never decide access)."""
@@ -78,7 +80,7 @@ class Gateway:
         found = self.authenticator.authenticate(credential, time.time())
         if found is None:
             return
-        ctx.source, ctx.credential = credential.source, credential
+        ctx.source, ctx.credential, ctx.authenticated = credential.source, credential, found
         if found.identity.paths:  # webhook keys are only ever looked at by forward-auth
             ctx.webhook = found.identity
             return
@@ -126,14 +128,43 @@ class Gateway:
         """Answer forward-auth: identify, decide, add headers to refusals, renew the cookie.
 
         Only ever 200, 401 or 403 (see ``forward_auth``). The same for every way in: the
-        front door (:func:`front_door`) and, without it, the gateway middleware.
+        front door (:func:`front_door`) and, without it, the gateway middleware. A request
+        that repeats one allowed a moment ago gets its answer from :class:`AllowedMemo`.
         """
+        now = time.time()
+        key = self.allowed.key(request) if self.auth.enabled else None
+        if key is not None and (headers := self._still_allowed(key, now)) is not None:
+            self.observe(request)
+            return web.Response(status=200, headers=headers)
         ctx = self.context(request)
         response = decide_forward_auth(request)
         if response.status != 200:  # Traefik and Caddy show refusals to the browser
             add_security_headers(request, response)
+        elif key is not None and ctx.credential is not None and ctx.authenticated is not None:
+            self.allowed.remember(key, ctx.credential, ctx.authenticated, response)
         await self.refresh_cookie(ctx, response)
         return response
+
+    def _still_allowed(self, key: VerdictKey, now: float) -> CIMultiDict[str] | None:
+        """The headers of a remembered 200, if its credential still stands for the same answer.
+
+        The credential is authenticated again (the authenticator's memo says whether its
+        answer still holds: not expired, nothing changed); a different answer, or a session
+        cookie due for renewal, takes the full way.
+        """
+        entry = self.allowed.get(key)
+        if entry is None:
+            return None
+        try:
+            found = self.authenticator.authenticate(entry.credential, now)
+        except Exception:  # the full way fails closed and says why
+            return None
+        if found is not entry.found:
+            return None
+        claims = found.claims if entry.credential.source == "cookie" else None
+        if claims is not None and claims.exp - now < self.auth.refresh_time:
+            return None
+        return entry.headers.copy()
 
 
 def gateway_middleware(gateway: Gateway) -> Middleware:
