@@ -142,7 +142,8 @@ class Gateway:
             add_security_headers(request, response)
         elif key is not None and ctx.credential is not None and ctx.authenticated is not None:
             self.allowed.remember(key, ctx.credential, ctx.authenticated, response)
-        await self.refresh_cookie(ctx, response)
+        if ctx.claims is not None:  # only a session cookie is ever renewed
+            await self.refresh_cookie(ctx, response)
         return response
 
     def _still_allowed(self, key: VerdictKey, now: float) -> CIMultiDict[str] | None:
@@ -181,7 +182,8 @@ def gateway_middleware(gateway: Gateway) -> Middleware:
         response = await _render_errors(request, handler)
         if not response.prepared:
             add_security_headers(request, response)
-        await gateway.refresh_cookie(ctx, response)
+        if ctx.claims is not None:  # only a session cookie is ever renewed
+            await gateway.refresh_cookie(ctx, response)
         return response
 
     return middleware

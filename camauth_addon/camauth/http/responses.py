@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import time
 from collections.abc import Mapping
 
@@ -20,8 +22,19 @@ def json_error(
     key: str | None = None,
 ) -> web.Response:
     """Every error CamAuth answers: ``{"error": "...", "code": "<translation key>"}``."""
+    return web.Response(
+        body=_error_body(message, key),
+        status=status,
+        headers=headers,
+        content_type="application/json",
+        charset="utf-8",
+    )
+
+
+@functools.lru_cache(maxsize=256)  # the same few errors again and again (a flood's 429s)
+def _error_body(message: str, key: str | None) -> bytes:
     body = {"error": message, "code": key} if key else {"error": message}
-    return web.json_response(body, status=status, headers=headers)
+    return json.dumps(body).encode("utf-8")
 
 
 def success() -> web.Response:
