@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 
+from camauth.core.lockouts import Attempt
 from camauth.http.app import create_app
 from camauth.options import Settings
 
@@ -76,3 +78,60 @@ async def test_the_front_door_and_the_middleware_answer_alike(
         await plain.close()
     assert front == middleware
     assert {status for _, _, status, _, _ in front} == {200, 401, 403}
+
+
+LOGIN_COMPARED = ("Content-Type", "X-Content-Type-Options", "Cache-Control", "Referrer-Policy")
+
+
+def login_requests(base: str, token: str) -> list[dict[str, str]]:
+    return [
+        {},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Origin": "http://evil.example"},
+        {"Origin": base},
+        {"Origin": "null"},
+        {"Origin": "http://[::1"},  # not even a URL
+        {"Authorization": f"Bearer {token}", "Sec-Fetch-Site": "cross-site"},
+        {"Cookie": f"camauth_token={token}"},
+        {"Cookie": "camauth_device=v1.forged.forged.forged"},
+    ]
+
+
+async def login_answers(client: ClientSession, base: str, token: str) -> list[tuple[Any, ...]]:
+    found = []
+    body = {"username": "viewer", "password": "not the password"}
+    for headers in login_requests(base, token):
+        async with client.post(base + "/api/login", json=body, headers=headers) as response:
+            shown = tuple(response.headers.get(name) for name in LOGIN_COMPARED)
+            retry = response.headers.get("Retry-After")
+            found.append((tuple(headers), response.status, shown, await response.read(), retry))
+    async with client.get(base + "/api/login") as response:
+        found.append(((), response.status, (), await response.read(), None))
+    return found
+
+
+async def test_a_login_over_the_limit_is_refused_alike_both_ways(
+    start_service: ServiceFactory,
+) -> None:
+    service: Service = await start_service()
+    token = await service.login("viewer", VIEWER_PASSWORD)
+    now = time.time()
+    for number in range(20):  # this client (127.0.0.1) is over its limit for a while
+        attempt = Attempt("127.0.0.1", f"nobody-{number}", False, now)
+        service.services.lockouts.failed(attempt, now)
+    plain = TestServer(create_app(Settings(), service.services), host="127.0.0.1")
+    await plain.start_server()
+    try:
+        async with ClientSession() as client:
+            front_base = str(service.server.make_url("")).rstrip("/")
+            plain_base = str(plain.make_url("")).rstrip("/")
+            front = await login_answers(client, front_base, token)
+            middleware = await login_answers(client, plain_base, token)
+    finally:
+        await plain.close()
+    assert [answer[:4] for answer in front] == [answer[:4] for answer in middleware]
+    for one, other in zip(front, middleware, strict=True):  # seconds pass between the two
+        assert (one[4] is None) == (other[4] is None)
+        if one[4] is not None and other[4] is not None:
+            assert abs(int(one[4]) - int(other[4])) <= 1
+    assert [answer[1] for answer in front] == [429, 403, 403, 429, 403, 500, 429, 429, 429, 405]

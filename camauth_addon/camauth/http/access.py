@@ -15,6 +15,7 @@ from ..core.identity import Identity
 from ..core.policy import Access, Decision, Target, decide
 from ..errors import BadRequest, CamAuthError, Forbidden, Unauthorized
 from .app_keys import GATEWAY
+from .client_ip import ClientResolver
 from .context import context
 from .schemas import Failure, Reply
 
@@ -42,26 +43,37 @@ class Route:
     responses: tuple[Reply | Failure, ...] = ()
 
 
-def allowed_hosts(request: web.Request) -> set[str]:
+def allowed_hosts(request: web.Request, clients: ClientResolver | None = None) -> set[str]:
     """The host the browser talked to: ``Host``, or ``X-Forwarded-Host`` from a trusted proxy."""
     hosts = {request.host.lower()}
-    if request.app[GATEWAY].clients.peer_is_trusted(request):
+    if (clients or request.app[GATEWAY].clients).peer_is_trusted(request):
         forwarded = request.headers.get("X-Forwarded-Host", "").split(",")[0].strip()
         if forwarded:
             hosts.add(forwarded.lower())
     return hosts
 
 
-def check_same_origin(request: web.Request) -> None:
-    """Refuse cross-site state changes made with the browser's cookie (CSRF)."""
+def check_same_origin(request: web.Request, clients: ClientResolver | None = None) -> None:
+    """Refuse cross-site state changes made with the browser's cookie (CSRF).
+
+    ``clients`` resolves whether the peer is a trusted proxy (default: the application's).
+    """
     if request.headers.get("Sec-Fetch-Site", "").lower() == "cross-site":
         raise Forbidden("Cross-site request refused", key="cross_site")
     origin = request.headers.get("Origin")
     if origin is None:
         return
     host = urlsplit(origin).netloc.lower() if origin != "null" else ""
-    if not host or host not in allowed_hosts(request):
+    if not host or host not in allowed_hosts(request, clients):
         raise Forbidden("Cross-origin request refused", key="cross_site")
+
+
+def needs_same_origin(request: web.Request, source: str | None) -> bool:
+    """Whether the CSRF rule applies: an unsafe method, with no bearer token or API key.
+
+    Bearer tokens and API keys are never sent by a browser on its own: no CSRF to fear.
+    """
+    return request.method not in SAFE_METHODS and source not in ("bearer", "api_key")
 
 
 def require_identity(request: web.Request) -> Identity:
@@ -84,8 +96,7 @@ def refusal(decision: Decision) -> CamAuthError:
 def authorize(request: web.Request, access: Access) -> None:
     """Apply CSRF rules, then ask the policy about this route; raises when refused."""
     ctx = context(request)
-    # Bearer tokens and API keys are never sent by a browser on its own: no CSRF to fear.
-    if request.method not in SAFE_METHODS and ctx.source not in ("bearer", "api_key"):
+    if needs_same_origin(request, ctx.source):
         check_same_origin(request)
     decision = decide(ctx.identity, Target(request.method, request.path, access=access))
     if not decision.allowed:

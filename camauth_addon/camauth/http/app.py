@@ -112,7 +112,7 @@ def route_table(pages: Pages) -> list[Route]:
         ),
         Route(
             "POST",
-            "/api/login",
+            session.LOGIN_API_PATH,
             session.login,
             Access.PUBLIC,
             body=session.LOGIN_SCHEMA,

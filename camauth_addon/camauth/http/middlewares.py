@@ -14,9 +14,10 @@ from multidict import CIMultiDict
 from ..const import ROLE_ADMIN
 from ..core.identity import SOURCE_DISABLED, Identity
 from ..core.services import Services
-from ..errors import CamAuthError
+from ..errors import CamAuthError, TooManyRequests
 from ..options import Settings
-from .access import Handler
+from .access import Handler, check_same_origin, needs_same_origin
+from .api.session import LOGIN_API_PATH, check_login_client
 from .client_ip import ClientResolver
 from .context import RequestContext, set_context
 from .credentials import read_credential
@@ -167,6 +168,30 @@ class Gateway:
             return None
         return entry.headers.copy()
 
+    async def refuse_login(self, request: web.Request) -> web.StreamResponse | None:
+        """``POST /api/login`` from a client over its limit: 429 before routing, else None.
+
+        A flood of logins from one client ends here (PRODUCT.md: answered 429 without
+        hashing). The same checks in the same order as the way through the application:
+        the CSRF rule of every unsafe route (a refusal by it goes the whole way, which says
+        so), then the login route's own first step, ``api.session.check_login_client``; the
+        refusal is rendered as the gateway middleware renders it.
+        """
+        ctx = self.context(request)
+        try:
+            if needs_same_origin(request, ctx.source):
+                check_same_origin(request, self.clients)
+            check_login_client(request, self.services.logins, ctx.client)
+        except TooManyRequests as err:
+            response = json_error(err.status, err.message, err.headers, key=err.key)
+            add_security_headers(request, response)
+            if ctx.claims is not None:  # only a session cookie is ever renewed
+                await self.refresh_cookie(ctx, response)
+            return response
+        except Exception:  # anything else: the whole way, which answers it as it should
+            return None
+        return None
+
 
 def gateway_middleware(gateway: Gateway) -> Middleware:
     """The one middleware: identify, answer forward-auth at once, else handle and render errors.
@@ -197,14 +222,20 @@ def front_door(gateway: Gateway, app_handler: ServerHandler) -> ServerHandler:
 
     Forward-auth is answered exactly as the gateway middleware answers it, only without
     aiohttp's routing and middleware chain in between (about a fifth of its cost): its
-    route takes any method, and the middleware answers it whatever the route. Used only
-    where the HTTP parser refuses control characters itself (otherwise the header guard
-    middleware must see every request first).
+    route takes any method, and the middleware answers it whatever the route. A login
+    from a client over its limit is refused here too (see ``Gateway.refuse_login``). Used
+    only where the HTTP parser refuses control characters itself (otherwise the header
+    guard middleware must see every request first).
     """
 
     async def handle(request: web.BaseRequest) -> web.StreamResponse:
-        if request.path == FORWARD_AUTH_PATH:  # the application's factory made a web.Request
+        path = request.path  # the application's factory made a web.Request
+        if path == FORWARD_AUTH_PATH:
             return await gateway.forward_auth(cast(web.Request, request))
+        if path == LOGIN_API_PATH and request.method == "POST":
+            refused = await gateway.refuse_login(cast(web.Request, request))
+            if refused is not None:
+                return refused
         return await app_handler(request)
 
     return handle
