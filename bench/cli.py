@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .flood import NEW_DEVICE_GIVE_UP, run_flood
+from .flood import FLOOD_RATE, NEW_DEVICE_GIVE_UP, run_flood
 from .loadgen import make_generator
 from .processes import Pinning
 from .report import (
@@ -44,7 +44,9 @@ def run_bench(args: argparse.Namespace) -> tuple[Report, list[Check]]:
         time.sleep(1.0)  # let the storm's queued logins drain before reading the idle RSS
         served = sum(r.requests for k, r in results.items() if not k.startswith(("ba", "th")))
         memory, starts = memory_checks(fleet, served), start_checks(fleet)
-        flood = None if args.no_flood else run_flood(work, pin, gen, args.flood_give_up)
+        flood = None
+        if not args.no_flood:
+            flood = run_flood(work, pin, gen, args.flood_give_up, args.flood_rate)
         figures = [*starts, *peak_rss(fleet), *(flood_figures(flood) if flood else [])]
         report = Report(gen.name, args.duration, pin.describe(), scenarios, results, figures, flood)
         return report, targets(report, memory, starts)
@@ -71,6 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="how long each login during the flood may take (the new device keeps retrying)",
     )
+    parser.add_argument(
+        "--flood-rate",
+        type=float,
+        default=FLOOD_RATE,
+        metavar="PER_SECOND",
+        help="logins a second the flood is paced at (0: as fast as answered)",
+    )
     parser.add_argument("--no-flood", action="store_true", help="skip the flood scenario")
     parser.add_argument("--bare-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
     return parser
@@ -84,8 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.duration <= 0 or args.connections < 1 or args.login_connections < 1:
         build_parser().error("--duration and the connection counts must be positive")
-    if args.flood_give_up <= 0:
-        build_parser().error("--flood-give-up must be positive")
+    if args.flood_give_up <= 0 or args.flood_rate < 0:
+        build_parser().error("--flood-give-up must be positive, --flood-rate not negative")
     report, target_checks = run_bench(args)
     print(render(report, target_checks))
     if args.json:

@@ -13,6 +13,12 @@ stays full and the overflow is told "busy". During the flood:
   retrying on 429 after ``Retry-After`` as a person would: it must succeed within 30 s (a
   never-served address goes first among strangers);
 - a stranger with admin's right password, for comparison: no target (the name is locked).
+
+The flood is paced (``--flood-rate``, 1,000 logins a second by default): plenty to keep the
+hashing queue full, without taking the whole of the one core the server is pinned to. An
+unpaced flood (``--flood-rate 0``) also measures what happens when it does: the event loop
+answering tens of thousands of 429s leaves the hashing thread (lowest priority, same core)
+almost no time.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ FLOOD_NET = 20  # the botnet's addresses: 10.20.x.y
 FLOOD_ADDRESSES = 1000
 FLOOD_CONNECTIONS = 320  # more than the hashing queue holds (core.hashing.MAX_WAITING, 256)
 OTHER_NAMES = 31  # besides admin, who gets half of the flood
+FLOOD_RATE = 1000.0  # logins/s: the queue stays full, the server's one core does not
 FLOOD_LEAD = 5.0  # seconds the flood runs before the owner tries: the queue fills, admin locks
 NEW_DEVICE_TARGET = 30.0
 NEW_DEVICE_GIVE_UP = 45.0  # keep trying a while past the target, to say how long it took
@@ -70,6 +77,7 @@ class FloodResult:
     stranger_admin: Attempt  # admin's right password from an unknown browser: one try
     flood: Result
     seconds: float  # how long the flood ran
+    rate: float  # logins a second it was paced at (0: unpaced)
 
     @property
     def known_first_try(self) -> bool:
@@ -82,8 +90,11 @@ class FloodResult:
         return self.new_device.status == 200 and self.new_device.seconds <= NEW_DEVICE_TARGET
 
 
-def flood_scenario(port: int) -> Scenario:
-    """Wrong passwords from 1,000 addresses, for admin (every other one) and other names."""
+def flood_scenario(port: int, rate: float = FLOOD_RATE) -> Scenario:
+    """Wrong passwords from 1,000 addresses, for admin (every other one) and other names.
+
+    At about ``rate`` logins a second (0: as fast as the server answers).
+    """
     names: list[str] = []
     for number in range(OTHER_NAMES):
         names += ["admin", f"flood-user-{number}"]
@@ -100,6 +111,7 @@ def flood_scenario(port: int) -> Scenario:
         usernames=tuple(names),
         addresses=FLOOD_ADDRESSES,
         count_busy=True,
+        delay_ms=FLOOD_CONNECTIONS / rate * 1000 if rate > 0 else 0.0,
     )
 
 
@@ -134,7 +146,11 @@ def _retrying(port: int, username: str, password: str, headers: Headers, give_up
 
 
 def run_flood(
-    work: Path, pin: Pinning, gen: LoadGenerator, give_up: float = NEW_DEVICE_GIVE_UP
+    work: Path,
+    pin: Pinning,
+    gen: LoadGenerator,
+    give_up: float = NEW_DEVICE_GIVE_UP,
+    rate: float = FLOOD_RATE,
 ) -> FloodResult:
     """Start a CamAuth for the flood, prepare the owner's browser, flood, try, stop.
 
@@ -156,14 +172,15 @@ def run_flood(
         owner = (*OWNER, ("Cookie", f"{DEVICE_COOKIE}={device}"))
 
         started = time.perf_counter()
-        background = gen.start(flood_scenario(server.port), FLOOD_LEAD + 3 * give_up + 10)
+        flood = flood_scenario(server.port, rate)
+        background = gen.start(flood, FLOOD_LEAD + 3 * give_up + 10)
         try:
             time.sleep(FLOOD_LEAD)
             known = _once(server.port, "admin", password, owner, give_up)
             new = _retrying(server.port, USER, user_password, NEWCOMER, give_up)
             stranger = _once(server.port, "admin", password, STRANGER, give_up)
         finally:
-            flood = background.stop()
+            flooded = background.stop()
         seconds = time.perf_counter() - started
         stop_process(server.proc)
-    return FloodResult(known, new, stranger, flood, seconds)
+    return FloodResult(known, new, stranger, flooded, seconds, rate)

@@ -106,6 +106,8 @@ def lua_script(scenario: Scenario) -> str:
     lines = [f"wrk.method = {json.dumps(scenario.method)}"]
     lines += [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in scenario.headers]
     lines.append(f"COUNT_BUSY = {'true' if scenario.count_busy else 'false'}")
+    if scenario.delay_ms > 0:  # wrk waits this long before each request of a connection
+        lines.append(f"function delay() return {scenario.delay_ms:.0f} end")
     if scenario.is_login:
         names = ", ".join(json.dumps(name) for name in scenario.usernames)
         lines.append(f"NET = {scenario.forwarded_net}")
@@ -268,6 +270,8 @@ async def _worker(
             continue
         tally.latencies.append(time.perf_counter() - started)
         _count(tally, scenario, status, answer)
+        if scenario.delay_ms > 0:
+            await asyncio.sleep(scenario.delay_ms / 1000)
 
 
 async def _cancel_on(stop: asyncio.Event, workers: list[asyncio.Task[None]]) -> None:

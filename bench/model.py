@@ -30,6 +30,7 @@ class Scenario:
     usernames: tuple[str, ...] = ()  # set: logins cycle through these names, not fresh ones
     addresses: int = 0  # set: logins cycle through this many addresses, not fresh ones
     count_busy: bool = False  # count the 429s that say the hashing queue is full
+    delay_ms: float = 0.0  # set: each connection waits this long between its requests
 
     @property
     def url(self) -> str:

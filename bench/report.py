@@ -187,9 +187,13 @@ def flood_figures(flood: FloodResult) -> list[Check]:
         f"{counts.get(key, 0):,} {key}" for key in ("401", "429", "busy") if key in counts
     )
     stranger = flood.stranger_admin
+    paced = f"paced at {flood.rate:,.0f}/s" if flood.rate > 0 else "unpaced"
     return [
         Check(
-            "flood: requests, req/s", f"{flood.flood.requests:,}, {flood.flood.rps:,.0f}", "", None
+            f"flood: requests, req/s ({paced})",
+            f"{flood.flood.requests:,}, {flood.flood.rps:,.0f}",
+            "",
+            None,
         ),
         Check("flood: answers (401 = hashed)", answered, "", None),
         Check(
