@@ -63,7 +63,10 @@ def check_same_origin(request: web.Request, clients: ClientResolver | None = Non
     origin = request.headers.get("Origin")
     if origin is None:
         return
-    host = urlsplit(origin).netloc.lower() if origin != "null" else ""
+    try:
+        host = urlsplit(origin).netloc.lower() if origin != "null" else ""
+    except ValueError:  # not even a URL ("http://[::1"): no origin of ours
+        host = ""
     if not host or host not in allowed_hosts(request, clients):
         raise Forbidden("Cross-origin request refused", key="cross_site")
 
