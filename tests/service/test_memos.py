@@ -12,8 +12,10 @@ import pytest
 
 from camauth.core import authn
 from camauth.core.identity import Credential
-from camauth.http import client_ip, middlewares
+from camauth.errors import BadRequest
+from camauth.http import client_ip, credentials, middlewares
 from camauth.http.client_ip import ClientResolver, resolve_client
+from camauth.http.credentials import session_cookie
 from camauth.options import AuthSettings, Settings
 
 from .conftest import (
@@ -202,3 +204,30 @@ async def test_a_cookie_due_for_renewal_is_renewed_on_every_answer(
         ) as response:
             assert response.status == 200
             assert "camauth_token" in response.cookies
+
+
+COOKIE_HEADERS = [
+    "camauth_token=abc",
+    "a=1; camauth_token=abc; b=2",
+    'camauth_token="abc"',
+    "camauth_token=",
+    "x=1",
+    "camauth_token=a; camauth_token=b",  # two: refused, remembered or not
+    "camauth_token=" + "x" * 200,  # too long to remember
+]
+
+
+def test_the_cookie_memo_reads_as_session_cookie_does() -> None:
+    memo = credentials._CookieMemo(size=4, longest=100)
+    for _ in range(2):
+        for header in COOKIE_HEADERS:
+            try:
+                expected = session_cookie(header) or None
+            except BadRequest:
+                with pytest.raises(BadRequest, match="Duplicate session cookie"):
+                    memo.credential(header)
+                continue
+            found = memo.credential(header)
+            assert (found.token if found else None) == expected
+            assert found is None or found.source == "cookie"
+            assert len(memo._memo) <= 4

@@ -62,7 +62,7 @@ class _CookieMemo:
     Bounded: at most ``size`` headers of at most ``longest`` characters, forgotten all at once.
     """
 
-    def __init__(self, size: int = 4096, longest: int = 4096) -> None:
+    def __init__(self, size: int = 1024, longest: int = 2048) -> None:
         self._size = size
         self._longest = longest
         self._memo: dict[str, Credential | BadRequest | None] = {}

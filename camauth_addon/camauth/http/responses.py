@@ -22,8 +22,9 @@ def json_error(
     key: str | None = None,
 ) -> web.Response:
     """Every error CamAuth answers: ``{"error": "...", "code": "<translation key>"}``."""
+    encode = _error_body if len(message) <= 200 else _error_body.__wrapped__
     return web.Response(
-        body=_error_body(message, key),
+        body=encode(message, key),
         status=status,
         headers=headers,
         content_type="application/json",
@@ -31,7 +32,8 @@ def json_error(
     )
 
 
-@functools.lru_cache(maxsize=256)  # the same few errors again and again (a flood's 429s)
+# The same few errors again and again (a flood's 429s): short messages are encoded once.
+@functools.lru_cache(maxsize=256)
 def _error_body(message: str, key: str | None) -> bytes:
     body = {"error": message, "code": key} if key else {"error": message}
     return json.dumps(body).encode("utf-8")
