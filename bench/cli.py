@@ -40,15 +40,16 @@ def run_bench(args: argparse.Namespace) -> tuple[Report, list[Check]]:
         creds = login(fleet.main.port, fleet.password)
         scenarios = build_scenarios(fleet, creds, args.connections, args.login_connections)
         print(f"Measuring with {gen.name}:", file=sys.stderr)
-        results = run_all(gen, fleet, scenarios, args.duration)
+        measured = run_all(gen, fleet, scenarios, args.duration, args.rounds)
         time.sleep(1.0)  # let the storm's queued logins drain before reading the idle RSS
-        served = sum(r.requests for k, r in results.items() if not k.startswith(("ba", "th")))
-        memory, starts = memory_checks(fleet, served), start_checks(fleet)
+        memory, starts = memory_checks(fleet, measured.served()), start_checks(fleet)
         flood = None
         if not args.no_flood:
             flood = run_flood(work, pin, gen, args.flood_give_up, args.flood_rate)
         figures = [*starts, *peak_rss(fleet), *(flood_figures(flood) if flood else [])]
-        report = Report(gen.name, args.duration, pin.describe(), scenarios, results, figures, flood)
+        report = Report(
+            gen.name, args.duration, pin.describe(), scenarios, measured, figures, flood
+        )
         return report, targets(report, memory, starts)
 
 
@@ -59,6 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Benchmark CamAuth against a bare aiohttp handler, with PRODUCT.md's targets.",
     )
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per scenario")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="rounds, each scenario beside the bare handler; the report shows their medians",
+    )
     parser.add_argument("--connections", type=int, default=64, help="concurrent connections")
     parser.add_argument(
         "--login-connections", type=int, default=8, help="connections for bcrypt-bound logins"
@@ -91,8 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.bare_server:
         run_bare_server(args.bare_server)
         return 0
-    if args.duration <= 0 or args.connections < 1 or args.login_connections < 1:
-        build_parser().error("--duration and the connection counts must be positive")
+    if args.duration <= 0 or min(args.connections, args.login_connections, args.rounds) < 1:
+        build_parser().error("--duration, --rounds and the connection counts must be positive")
     if args.flood_give_up <= 0 or args.flood_rate < 0:
         build_parser().error("--flood-give-up must be positive, --flood-rate not negative")
     report, target_checks = run_bench(args)

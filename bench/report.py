@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import statistics
 from dataclasses import dataclass
 from typing import Any
 
 from .flood import NEW_DEVICE_TARGET, FloodResult
 from .model import Result, Scenario
 from .processes import proc_status_kb
+from .scenarios import Measurements
 from .servers import Fleet
 
 MB = 1024.0
@@ -30,16 +32,19 @@ RSS_FLAT_AFTER = 100_000  # requests
 START_TARGET = 1.5
 
 ORDER = (
-    *("bare", "bare_1", "bare_2", "cookie", "bearer", "api_key", "anonymous", "throttled"),
+    *("bare", "cookie", "bearer", "api_key", "anonymous", "bare_t", "throttled"),
     *("wrong", "storm", "storm_logins"),
 )
 FORWARD_AUTH = {"cookie": "valid cookie", "bearer": "bearer token", "api_key": "API key"}
 NOTES = (
-    "x bare = req/s over the bare handler's (best of its 2 runs); the targets are on this.",
+    "x bare = req/s over the bare handler's measured just before, in the same round: the",
+    "median of the rounds (range: lowest-highest); the targets are on this. Rows show the",
+    "round with the median ratio.",
     "us/req = the server's CPU time (all threads, /proc/PID/stat) per answered request;",
-    "x CPU = bare us/req (least of 2) over this one: the same ratio, blind to a busy machine",
-    "as long as the load generator keeps the server saturated. Figures vary with what else",
-    "the machine runs: compare ratios of several runs (their medians), not single req/s.",
+    "x CPU = the bare handler's us/req over this one's, within each round (median): the same",
+    "ratio from CPU time, blind to a busy machine as long as the load generator keeps the",
+    "server saturated. Figures vary with what else the machine runs: compare the ratios of",
+    "several runs, never single req/s figures.",
     "status = one request sent right after the run; bad = connection errors, timeouts and",
     "answers with another status than expected. Wrong-password logins each come with a",
     "fresh unknown username and X-Forwarded-For address (127.0.0.1 is a trusted proxy of",
@@ -50,9 +55,8 @@ FALLBACK_NOTE = (
     "req/s ratios are compressed towards 1 and latencies include the client's own queueing."
 )
 LABELS = {
-    "bare": "bare aiohttp GET / (best of 2 = 1.00)",
-    "bare_1": "  bare run 1",
-    "bare_2": "  bare run 2",
+    "bare": "bare aiohttp GET / (= 1.00)",
+    "bare_t": "bare aiohttp GET / (for the 429s)",
     "storm": "/api/auth valid cookie, during storm",
 }
 
@@ -75,31 +79,47 @@ class Report:
     duration: float
     pinning: str
     scenarios: dict[str, Scenario]
-    results: dict[str, Result]
+    measured: Measurements
     figures: list[Check]  # start, memory, the flood's details: beside the targets
     flood: FloodResult | None = None
 
+    @property
+    def results(self) -> dict[str, Result]:
+        """The typical result of each scenario (the round with the median ratio)."""
+        keys = (*ORDER, "bare_t")
+        found = {key: self.measured.typical(key) for key in keys}
+        return {key: result for key, result in found.items() if result is not None}
+
     def ratio(self, key: str) -> float:
-        """Requests/s of a scenario over the bare handler's."""
-        bare = self.results["bare"].rps
-        return self.results[key].rps / bare if bare else 0.0
+        """Requests/s over the bare handler's: the median of the rounds."""
+        if key.startswith("bare"):
+            return 1.0
+        ratios = self.measured.ratios(key)
+        return statistics.median(ratios) if ratios else 0.0
+
+    def ratio_range(self, key: str) -> str:
+        """The lowest and highest ratio of the rounds (none for the reference and the storm)."""
+        if key.startswith("bare") or key in ("wrong", "storm", "storm_logins"):
+            return ""
+        ratios = self.measured.ratios(key)
+        return f"{min(ratios):.2f}-{max(ratios):.2f}" if len(ratios) > 1 else ""
 
     def cpu_ratio(self, key: str) -> float | None:
-        """The bare handler's server CPU time per request over this scenario's."""
-        bare, this = self.results["bare"].cpu_us, self.results[key].cpu_us
-        return bare / this if bare and this else None
+        """The bare handler's server CPU time per request over this scenario's (median)."""
+        if key.startswith("bare"):
+            return 1.0
+        ratios = self.measured.cpu_ratios(key)
+        return statistics.median(ratios) if ratios else None
 
     def storm_slowdown(self) -> float | None:
-        """Forward-auth's p99 during the storm over its idle p99."""
-        if "storm" not in self.results or "cookie" not in self.results:
-            return None
-        idle = self.results["cookie"].p99_ms
-        return self.results["storm"].p99_ms / idle if idle else math.inf
+        """Forward-auth's p99 during the storm over its idle p99 (median of the rounds)."""
+        slowdowns = self.measured.storm_slowdowns()
+        return statistics.median(slowdowns) if slowdowns else None
 
 
 def scenario_of(report: Report, key: str) -> tuple[Scenario, str]:
     """The scenario a result row measured, and the row's label."""
-    base = "cookie" if key == "storm" else key.partition("_")[0] if key[:4] == "bare" else key
+    base = "cookie" if key == "storm" else "bare" if key.startswith("bare") else key
     scenario = report.scenarios[base]
     return scenario, LABELS.get(key, scenario.label)
 
@@ -126,7 +146,9 @@ def verdict(met: bool | None) -> str:
 
 def _ratio_value(report: Report, key: str) -> str:
     cpu = report.cpu_ratio(key)
-    return f"{report.ratio(key):.2f}x" + (f" (CPU {cpu:.2f}x)" if cpu is not None else "")
+    spread = report.ratio_range(key)
+    value = f"{report.ratio(key):.2f}x" + (f" ({spread})" if spread else "")
+    return value + (f", CPU {cpu:.2f}x" if cpu is not None else "")
 
 
 def targets(report: Report, memory: list[Check], starts: list[Check]) -> list[Check]:
@@ -142,8 +164,8 @@ def targets(report: Report, memory: list[Check], starts: list[Check]) -> list[Ch
         checks.append(Check(what, _ratio_value(report, "throttled"), target, met))
     slower = report.storm_slowdown()
     if slower is not None:
-        storm, idle = report.results["storm"].p99_ms, report.results["cookie"].p99_ms
-        value = f"{slower:.2f}x ({storm:.1f} / {idle:.1f} ms)"
+        every = " ".join(f"{one:.2f}" for one in report.measured.storm_slowdowns())
+        value = f"{slower:.2f}x (rounds: {every})"
         what = "forward-auth p99, wrong-password storm"
         checks.append(Check(what, value, f"<= {STORM_TARGET}x idle p99", slower <= STORM_TARGET))
     checks += memory
@@ -249,10 +271,12 @@ def _check_lines(checks: list[Check], width: int) -> list[str]:
 def render(report: Report, target_checks: list[Check]) -> str:
     """The plain-text report: the table, the targets with verdicts, other figures, notes."""
     head = f"{'Scenario':<40} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'x bare':>6}"
-    head += f" {'us/req':>6} {'x CPU':>5} {'status':>6} {'bad':>4}  {'target':<30} verdict"
+    head += f" {'range':>9} {'us/req':>6} {'x CPU':>5} {'status':>6} {'bad':>4}  "
+    head += f"{'target':<30} verdict"
     rule = "-" * len(head)
+    rounds = len(report.measured.rounds)
     lines = [
-        f"CamAuth forward-auth benchmark: {report.load_generator}, "
+        f"CamAuth forward-auth benchmark: {report.load_generator}, {rounds} round(s) of "
         f"{report.duration:g} s per scenario, {report.pinning}",
         "",
         head,
@@ -278,9 +302,10 @@ def _row(report: Report, key: str) -> str:
     cpu = "-" if result.cpu_us is None else f"{result.cpu_us:.0f}"
     cpu_ratio = report.cpu_ratio(key)
     cpu_x = "-" if cpu_ratio is None else f"{cpu_ratio:.2f}"
+    ratio = "" if key in ("wrong", "storm", "storm_logins") else f"{report.ratio(key):.3f}"
     return (
         f"{label:<40} {scenario.connections:>5} {result.rps:>9.1f} {result.p50_ms:>8.2f} "
-        f"{result.p99_ms:>8.2f} {report.ratio(key):>6.3f} {cpu:>6} {cpu_x:>5} "
+        f"{result.p99_ms:>8.2f} {ratio:>6} {report.ratio_range(key):>9} {cpu:>6} {cpu_x:>5} "
         f"{result.status_after:>6} {bad:>4}  {target:<30} {verdict(met)}"
     )
 
@@ -288,25 +313,30 @@ def _row(report: Report, key: str) -> str:
 def as_json(report: Report, target_checks: list[Check]) -> dict[str, Any]:
     """The machine-readable results."""
     scenarios = {}
+    results = report.results
     for key in ORDER:
-        if key not in report.results:
+        if key not in results:
             continue
         target, met = row_target(report, key)
         scenario, label = scenario_of(report, key)
         scenarios[key] = {
             "label": label,
             "connections": scenario.connections,
-            **dataclasses.asdict(report.results[key]),
+            **dataclasses.asdict(results[key]),
             "ratio_to_bare": report.ratio(key),
+            "ratios_to_bare": report.measured.ratios(key),
             "cpu_ratio_to_bare": report.cpu_ratio(key),
+            "cpu_ratios_to_bare": report.measured.cpu_ratios(key),
             "target": target,
             "met": met,
         }
     return {
         "load_generator": report.load_generator,
         "duration": report.duration,
+        "rounds": len(report.measured.rounds),
         "pinning": report.pinning,
         "scenarios": scenarios,
+        "storm_slowdowns": report.measured.storm_slowdowns(),
         "targets": [dataclasses.asdict(check) for check in target_checks],
         "figures": [dataclasses.asdict(check) for check in report.figures],
         "flood": None if report.flood is None else dataclasses.asdict(report.flood),

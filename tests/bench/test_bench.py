@@ -63,7 +63,16 @@ TARGETS = (
 @pytest.mark.slow
 def test_the_benchmark_runs_and_prints_every_scenario_and_verdict() -> None:
     """A smoke test: it runs and reports; what it measures is never asserted here."""
-    argv = ["script/bench", "--duration", "0.3", "--no-wrk", "--flood-give-up", "2"]
+    argv = [
+        "script/bench",
+        "--duration",
+        "0.3",
+        "--rounds",
+        "2",
+        "--no-wrk",
+        "--flood-give-up",
+        "2",
+    ]
     done = subprocess.run(
         argv,
         cwd=ROOT,
