@@ -162,6 +162,11 @@ async def camauth_app(data_dir: Path) -> AsyncIterator[tuple[web.Application, di
                     "/api/auth",
                     {"Cookie": f"{COOKIE_NAME}={token}", "X-Forwarded-Uri": "/api/events?x=1"},
                 ),
+                "new_uri": raw_request(  # every request about another path (video segments)
+                    "GET",
+                    "/api/auth",
+                    {"Cookie": f"{COOKIE_NAME}={token}", "X-Forwarded-Uri": "/cams/a/seg{n}.ts"},
+                ),
             },
         )
     finally:
@@ -184,9 +189,13 @@ async def _serve(app: web.Application, bare: bool) -> tuple[web.AppRunner, _Tran
 
 async def _drive(transport: _Transport, protocol: Any, request: bytes, count: int) -> None:
     loop = asyncio.get_running_loop()
-    for _ in range(count):
+    # "{n}" in a request: each one names something new (made before the clock starts).
+    requests = (
+        [request.replace(b"{n}", b"%d" % n) for n in range(count)] if b"{n}" in request else None
+    )
+    for number in range(count):
         transport.waiter = loop.create_future()
-        protocol.data_received(request)
+        protocol.data_received(requests[number] if requests else request)
         await transport.waiter
 
 
@@ -219,6 +228,7 @@ EXPECTED = {
     "api_key": 200,
     "anonymous": 401,
     "uri": 200,
+    "new_uri": 200,
     "throttled": 429,
 }
 

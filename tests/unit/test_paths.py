@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from camauth.core.paths import (
     TargetMemo,
     UnjudgeablePath,
     canonical_path,
+    canonical_path_by_steps,
     canonical_target,
     is_canonical,
     split_target,
@@ -134,3 +137,25 @@ def test_the_target_memo_answers_and_refuses_as_canonical_target() -> None:
     long = "/cams/" + "a" * 100
     assert memo.canonical_target(long) == (long, "")
     assert long not in memo._memo
+
+
+PATH_TEXT = st.text(alphabet="/.;%2eEfF5cC~-_aZ09 ?#\\:@", max_size=24)
+
+
+@given(st.one_of(PATH_TEXT.map(lambda text: "/" + text), PATH_TEXT))
+@example("/")
+@example("/a/")
+@example("/a.b/c.")
+@example("/.a")
+@example("/a/..")
+@example("//a")
+def test_the_shortcut_for_plain_paths_changes_no_answer(path: str) -> None:
+    try:
+        expected: str | type[UnjudgeablePath] = canonical_path_by_steps(path)
+    except UnjudgeablePath:
+        expected = UnjudgeablePath
+    try:
+        found: str | type[UnjudgeablePath] = canonical_path(path)
+    except UnjudgeablePath:
+        found = UnjudgeablePath
+    assert found == expected

@@ -90,8 +90,26 @@ def _resolve(path: str) -> str:
     return text + "/" if trailing and resolved else text
 
 
+# A path of plain segments (letters, digits, "-", "_", "~" and inner dots; no empty, dot,
+# encoded or parameter segments) is its own canonical form: nothing above changes it. Most
+# paths a camera UI asks for are such (``/api/events``, ``/live/front/seg-42.ts``), and
+# this look costs a tenth of the steps it stands for (a test holds the two equal).
+_PLAIN_PATH = re.compile(r"(?:/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)*/?")
+
+
 def canonical_path(path: str) -> str:
     """The canonical form of a request path (no query); raises :class:`UnjudgeablePath`."""
+    if not path.startswith("/"):
+        raise _refuse("it does not start with '/'")
+    if len(path) > MAX_PATH_LENGTH:
+        raise _refuse("it is too long")
+    if _PLAIN_PATH.fullmatch(path):
+        return path
+    return _resolve(_normalise_encoding(path))
+
+
+def canonical_path_by_steps(path: str) -> str:
+    """:func:`canonical_path` without the shortcut for plain paths (for the tests)."""
     if not path.startswith("/"):
         raise _refuse("it does not start with '/'")
     if len(path) > MAX_PATH_LENGTH:
