@@ -7,11 +7,14 @@ import json
 import time
 from collections.abc import Mapping
 
-from aiohttp import web
+from aiohttp import hdrs, web
+from multidict import CIMultiDict  # aiohttp's own header type
 
 from ..const import COOKIE_NAME, DEVICE_COOKIE, DEVICE_COOKIE_DAYS
 from ..core.sessions import LoginResult
 from ..options import AuthSettings
+
+_JSON = "application/json; charset=utf-8"
 
 
 def json_error(
@@ -23,13 +26,9 @@ def json_error(
 ) -> web.Response:
     """Every error CamAuth answers: ``{"error": "...", "code": "<translation key>"}``."""
     encode = _error_body if len(message) <= 200 else _error_body.__wrapped__
-    return web.Response(
-        body=encode(message, key),
-        status=status,
-        headers=headers,
-        content_type="application/json",
-        charset="utf-8",
-    )
+    all_headers = CIMultiDict(headers) if headers else CIMultiDict()
+    all_headers[hdrs.CONTENT_TYPE] = _JSON  # as json_response sets it, without its setters
+    return web.Response(body=encode(message, key), status=status, headers=all_headers)
 
 
 # The same few errors again and again (a flood's 429s): short messages are encoded once.

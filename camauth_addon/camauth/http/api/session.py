@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import voluptuous as vol
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from ...const import DEVICE_COOKIE
 from ...core.devices import Device
@@ -43,7 +43,7 @@ LOGIN_API_PATH = "/api/login"
 
 def device_of(request: web.Request, logins: LoginService) -> Device | None:
     """The browser's device cookie, if it is one of ours (two of them count as none)."""
-    header = request.headers.get("Cookie")
+    header = request.headers.get(hdrs.COOKIE)
     try:
         value = session_cookie(header, DEVICE_COOKIE) if header else None
     except BadRequest:
