@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import threading
-
 import pytest
 
 from camauth.core.hashing import FairQueue, QueueFull
-from camauth.core.passwords import _lower_priority
 
 
 def drain(queue: FairQueue[str]) -> list[str]:
@@ -95,19 +91,3 @@ def test_a_job_can_be_taken_back() -> None:
     assert not queue.remove("never")
     assert len(queue) == 0
     assert queue.pop() is None
-
-
-@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="Linux scheduling policies")
-def test_hashing_threads_take_only_the_time_nothing_else_wants() -> None:
-    seen: dict[str, int] = {}
-
-    def hashing_thread() -> None:
-        _lower_priority()
-        seen["policy"] = os.sched_getscheduler(0)
-        seen["nice"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-
-    thread = threading.Thread(target=hashing_thread)
-    thread.start()
-    thread.join()
-    assert seen == {"policy": os.SCHED_IDLE, "nice": 19}
-    assert os.sched_getscheduler(0) != os.SCHED_IDLE  # the event loop's thread is untouched

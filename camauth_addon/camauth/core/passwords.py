@@ -124,18 +124,11 @@ def usable_cpus() -> int:
 
 
 def _lower_priority() -> None:
-    """Run hashing at the lowest priority: a login storm must not slow forward-auth.
-
-    On Linux a thread is a task with its own nice value and scheduling policy. Nice 19
-    still lets a hashing thread, once it runs, keep the core for a whole time slice (several
-    milliseconds) while the event loop waits; ``SCHED_IDLE`` makes it give the core up the
-    moment the event loop has work, so hashing uses only the time nothing else wants.
-    """
+    """Run hashing at the lowest priority: a login storm must not slow forward-auth."""
     native_id = getattr(threading, "get_native_id", None)
     with contextlib.suppress(AttributeError, OSError, PermissionError):
+        # On Linux a thread is a task with its own nice value.
         os.setpriority(os.PRIO_PROCESS, native_id() if native_id else 0, 19)
-    with contextlib.suppress(AttributeError, OSError, PermissionError):
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))  # this thread only
 
 
 class PasswordHasher:
