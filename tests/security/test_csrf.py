@@ -76,6 +76,7 @@ HOSTILE = [
     pytest.param({"Origin": "null"}, CROSS_ORIGIN, id="null-origin"),
     pytest.param({"Origin": ""}, CROSS_ORIGIN, id="empty-origin"),
     pytest.param({"Origin": "http://127.0.0.1.evil.example"}, CROSS_ORIGIN, id="lookalike"),
+    pytest.param({"Origin": "http://[::1"}, CROSS_ORIGIN, id="not-a-url"),  # was a 500
     pytest.param(
         {"Origin": "http://evil.example", "Sec-Fetch-Site": "same-origin"},
         CROSS_ORIGIN,

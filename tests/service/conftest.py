@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestServer
 from camauth.core.logins import HomeAssistantCheck
 from camauth.core.passwords import PasswordHasher, verify_password
 from camauth.core.services import Services
-from camauth.http.app import create_app
+from camauth.http.app import GatewayRunner, create_app
 from camauth.options import AuthSettings, Settings
 from camauth.storage.users import User
 from tests.helpers import open_test_services
@@ -77,6 +77,16 @@ class Service:
 ServiceFactory = Callable[..., Awaitable[Service]]
 
 
+class GatewayTestServer(TestServer):
+    """A test server run as ``camauth serve`` runs the app: with its front door, and without
+    aiohttp's test-only cancellation of handlers whose client went away (a WebSocket bridge
+    must finish sending its close)."""
+
+    async def _make_runner(self, **kwargs: Any) -> GatewayRunner:
+        kwargs.pop("handler_cancellation", None)
+        return GatewayRunner(self.app, **kwargs)
+
+
 async def checked_user(service: Service, username: str, password: str) -> User | None:
     """The stored user if ``password`` is theirs (read from the database), else None."""
     user = await service.services.users.get(username)
@@ -108,7 +118,7 @@ async def start_service(tmp_path: Path) -> AsyncIterator[ServiceFactory]:
             if seed and await services.users.get("admin") is None:
                 await services.users.create("admin", ADMIN_PASSWORD, "admin")
                 await services.users.create("viewer", VIEWER_PASSWORD, "viewer")
-            server = TestServer(create_app(settings, services), host="127.0.0.1")
+            server = GatewayTestServer(create_app(settings, services), host="127.0.0.1")
             await server.start_server()
         except BaseException:
             await services.close()

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from camauth.core.paths import (
+    TargetMemo,
     UnjudgeablePath,
     canonical_path,
+    canonical_path_by_steps,
     canonical_target,
     is_canonical,
     split_target,
@@ -111,3 +115,47 @@ def test_targets_split_into_canonical_path_and_raw_query(
 def test_a_fragment_in_the_path_is_refused() -> None:
     with pytest.raises(UnjudgeablePath):
         split_target("/a#b/../c")
+
+
+def test_the_target_memo_answers_and_refuses_as_canonical_target() -> None:
+    memo = TargetMemo(size=8, longest=64)
+    for _ in range(2):  # decided, then remembered (refusals included)
+        for raw, canonical in CANONICAL:
+            assert memo.canonical_target(raw) == (canonical, "")
+        for raw in REFUSED:
+            if not raw:
+                continue
+            with pytest.raises(UnjudgeablePath) as refused:
+                memo.canonical_target(raw)
+            with pytest.raises(UnjudgeablePath) as direct:
+                canonical_target(raw)
+            assert (refused.value.message, refused.value.key) == (
+                direct.value.message,
+                direct.value.key,
+            )
+        assert len(memo._memo) <= 8
+    long = "/cams/" + "a" * 100
+    assert memo.canonical_target(long) == (long, "")
+    assert long not in memo._memo
+
+
+PATH_TEXT = st.text(alphabet="/.;%2eEfF5cC~-_aZ09 ?#\\:@", max_size=24)
+
+
+@given(st.one_of(PATH_TEXT.map(lambda text: "/" + text), PATH_TEXT))
+@example("/")
+@example("/a/")
+@example("/a.b/c.")
+@example("/.a")
+@example("/a/..")
+@example("//a")
+def test_the_shortcut_for_plain_paths_changes_no_answer(path: str) -> None:
+    try:
+        expected: str | type[UnjudgeablePath] = canonical_path_by_steps(path)
+    except UnjudgeablePath:
+        expected = UnjudgeablePath
+    try:
+        found: str | type[UnjudgeablePath] = canonical_path(path)
+    except UnjudgeablePath:
+        found = UnjudgeablePath
+    assert found == expected

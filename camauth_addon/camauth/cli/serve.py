@@ -15,7 +15,7 @@ from aiohttp import web
 
 from ..const import DEFAULT_HOST, LOGIN_PATH, RESERVED_PREFIX, VERSION
 from ..core.services import Services, open_services
-from ..http.app import create_app
+from ..http.app import GatewayRunner, create_app
 from ..http.ingress import create_ingress_app
 from ..http.tls import Certificates
 from ..jwt_secret import JwtSecret
@@ -75,7 +75,7 @@ async def _serve(
     certificates: Certificates | None,
 ) -> web.AppRunner:
     # Streams through the built-in proxy never end by themselves: stopping waits this long.
-    runner = web.AppRunner(
+    runner = GatewayRunner(
         create_app(settings, services), handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT
     )
     await runner.setup()

@@ -87,20 +87,29 @@ class KeyDirectory:
         self._by_prefix: dict[str, ApiKey] = {}
         self._used: dict[int, float] = {}
         self._live = live
+        # Counts changes: an answer computed from the keys holds while this is unchanged.
+        self.generation = 0
 
     def load(self, keys: list[ApiKey]) -> None:
         """Replace every key with a fresh read of the database."""
+        self.generation += 1
         self._by_prefix = {key.prefix: key for key in keys}
         self._live.recheck()
 
     def add(self, key: ApiKey) -> None:
         """Mirror a new key."""
+        self.generation += 1
         self._by_prefix[key.prefix] = key
 
     def remove(self, key: ApiKey) -> None:
         """Mirror a revoked key; connections opened with it end now."""
+        self.generation += 1
         self._by_prefix.pop(key.prefix, None)
         self._live.recheck()
+
+    def used(self, key_id: int, now: float) -> None:
+        """Note that a key was used (stored later)."""
+        self._used[key_id] = now
 
     def authenticate(self, presented: str, now: float) -> ApiKey | None:
         """The key record for a presented key, or None."""
@@ -143,8 +152,11 @@ class KeyService:
     def identify(self, presented: str, now: float) -> Identity | None:
         """The identity behind an API key, or None."""
         key = self.directory.authenticate(presented, now)
-        if key is None:
-            return None
+        return None if key is None else self.identity_of(key)
+
+    @staticmethod
+    def identity_of(key: ApiKey) -> Identity:
+        """The identity a key stands for."""
         return Identity(key.name, key.role, SOURCE_API_KEY, paths=key.paths)
 
     async def create(

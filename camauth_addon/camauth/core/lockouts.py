@@ -9,6 +9,7 @@ which names exist; they live in a capped table that can never push real users' c
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import itertools
 from dataclasses import dataclass, replace
@@ -30,6 +31,7 @@ KIND_USERNAME = "username"
 KIND_DEVICE = "device"  # a known browser (core.devices): counted on its own, never announced
 
 
+@functools.lru_cache(maxsize=4096)  # asked on every login; a pure function of the text
 def client_key(address: str) -> str:
     """The counting key of an address: IPv6 counts per /64, the block one home gets."""
     try:

@@ -43,11 +43,11 @@ def failures_per_hour(windows: tuple[Window, ...]) -> float:
 def wait_time(stamps: deque[float], windows: tuple[Window, ...], now: float) -> float:
     """Seconds until one more failure would be allowed (0 when it is allowed now)."""
     wait = 0.0
-    ordered = list(stamps)
+    size = len(stamps)  # oldest first, at most max(amount) of them
     for window in windows:
-        recent = ordered[bisect.bisect_right(ordered, now - window.seconds) :]
-        if len(recent) >= window.amount:
-            wait = max(wait, recent[-window.amount] + window.seconds - now)
+        recent = size - bisect.bisect_right(stamps, now - window.seconds)
+        if recent >= window.amount:
+            wait = max(wait, stamps[size - window.amount] + window.seconds - now)
     return wait
 
 

@@ -191,18 +191,22 @@ class RoleBook:
     def __init__(self) -> None:
         """Only the built-in roles until custom ones are loaded."""
         self._roles: dict[str, Role] = dict(BUILTIN)
+        self.generation = 0  # changes with every change: remembered decisions end with it
 
     def load(self, custom: Iterable[Role]) -> None:
         """Replace the custom roles."""
         self._roles = {**{role.name: role for role in custom}, **BUILTIN}
+        self.generation += 1
 
     def put(self, role: Role) -> None:
         """Add or replace one custom role."""
         self._roles = {**self._roles, role.name: role}
+        self.generation += 1
 
     def remove(self, name: str) -> None:
         """Forget one custom role."""
         self._roles = {key: role for key, role in self._roles.items() if key != name}
+        self.generation += 1
 
     def get(self, name: str) -> Role | None:
         """A role by name (None: unknown, which allows nothing)."""

@@ -111,13 +111,21 @@ class SessionDirectory:
         self._principals: dict[int, Principal] = {}
         self._sessions: dict[str, Session] = {}
         self._on_revoke = on_revoke
+        # Counts changes: an answer computed from the mirror holds while this is unchanged.
+        self.generation = 0
 
     def lookup(self, sid: str, now: float) -> Principal | None:
         """The principal of a live session, or None."""
+        found = self.live(sid, now)
+        return found[0] if found is not None else None
+
+    def live(self, sid: str, now: float) -> tuple[Principal, float] | None:
+        """The principal of a live session and when the session expires, or None."""
         session = self._sessions.get(sid)
         if session is None or session.expires_at <= now:
             return None
-        return self._principals.get(session.user_id)
+        principal = self._principals.get(session.user_id)
+        return (principal, session.expires_at) if principal is not None else None
 
     def has_username(self, key: str) -> bool:
         """Whether a user with this lookup key exists (few users: a scan is fine)."""
@@ -125,11 +133,13 @@ class SessionDirectory:
 
     def load(self, snapshot: Snapshot) -> None:
         """Replace everything with a fresh read of the database."""
+        self.generation += 1
         self._principals, self._sessions = snapshot.principals, snapshot.sessions
         self._on_revoke()
 
     def add_session(self, session: Session, owner: Principal, dropped: list[str]) -> None:
         """Mirror a new session, its owner as they are now, and sessions it pushed out."""
+        self.generation += 1
         self._principals[owner.user_id] = owner
         self._sessions[session.sid] = session
         if dropped:
@@ -137,12 +147,14 @@ class SessionDirectory:
 
     def extend_session(self, sid: str, expires_at: float) -> None:
         """Mirror a refreshed session's new expiry."""
+        self.generation += 1
         session = self._sessions.get(sid)
         if session is not None:
             self._sessions[sid] = Session(sid, session.user_id, expires_at)
 
     def remove_sessions(self, sids: list[str]) -> None:
         """Mirror ended sessions."""
+        self.generation += 1
         for sid in sids:
             self._sessions.pop(sid, None)
         self._on_revoke()
@@ -153,11 +165,13 @@ class SessionDirectory:
 
     def set_principal(self, principal: Principal) -> None:
         """Mirror a new or changed user."""
+        self.generation += 1
         self._principals[principal.user_id] = principal
         self._on_revoke()
 
     def remove_principal(self, user_id: int) -> None:
         """Mirror a deleted user and their sessions."""
+        self.generation += 1
         self._principals.pop(user_id, None)
         self.remove_user_sessions(user_id)
 
@@ -197,14 +211,29 @@ class SessionService:
 
     def identify(self, token: str, now: float) -> tuple[Identity, Claims] | None:
         """The identity behind a token, as the user is now, or None."""
+        found = self.identify_until(token, now)
+        return None if found is None else (found[0], found[1])
+
+    def identify_until(self, token: str, now: float) -> tuple[Identity, Claims, float] | None:
+        """The identity behind a token, its claims, and until when both hold if nothing changes.
+
+        That is when the token or the session expires, whichever comes first; any change to
+        the mirror (``directory.generation``) may end it sooner.
+        """
         claims = self._codec.decode(token, now)
         if claims is None:
             return None
-        principal = self.directory.lookup(claims.sid, now)
-        if principal is None or principal.username != claims.sub:
+        found = self.directory.live(claims.sid, now)
+        if found is None or found[0].username != claims.sub:
             return None
+        principal, expires_at = found
         self._seen[claims.sid] = now
-        return Identity(principal.username, principal.role, SOURCE_SESSION, claims.sid), claims
+        identity = Identity(principal.username, principal.role, SOURCE_SESSION, claims.sid)
+        return identity, claims, min(float(claims.exp), expires_at)
+
+    def seen(self, sid: str, now: float) -> None:
+        """Note that a session was used (stored later by :meth:`record_seen`)."""
+        self._seen[sid] = now
 
     async def start(
         self, checked: User, client: str, user_agent: str, event_type: str | None

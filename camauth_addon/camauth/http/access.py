@@ -15,7 +15,7 @@ from ..core.identity import SOURCE_INGRESS, Identity
 from ..core.policy import Access, Decision, Target, decide
 from ..errors import BadRequest, CamAuthError, Forbidden, Unauthorized
 from .app_keys import SETTINGS
-from .client_ip import peer_is_trusted
+from .client_ip import ClientResolver, peer_is_trusted
 from .context import context
 from .schemas import Failure, Reply
 
@@ -44,26 +44,45 @@ class Route:
     responses: tuple[Reply | Failure, ...] = ()
 
 
-def allowed_hosts(request: web.Request) -> set[str]:
+def allowed_hosts(request: web.Request, clients: ClientResolver | None = None) -> set[str]:
     """The host the browser talked to: ``Host``, or ``X-Forwarded-Host`` from a trusted proxy."""
     hosts = {request.host.lower()}
-    if peer_is_trusted(request, request.app[SETTINGS].auth.trusted_proxies):
+    if clients is not None:
+        trusted = clients.peer_is_trusted(request)
+    else:
+        trusted = peer_is_trusted(request, request.app[SETTINGS].auth.trusted_proxies)
+    if trusted:
         forwarded = request.headers.get("X-Forwarded-Host", "").split(",")[0].strip()
         if forwarded:
             hosts.add(forwarded.lower())
     return hosts
 
 
-def check_same_origin(request: web.Request) -> None:
-    """Refuse cross-site state changes made with the browser's cookie (CSRF)."""
+def check_same_origin(request: web.Request, clients: ClientResolver | None = None) -> None:
+    """Refuse cross-site state changes made with the browser's cookie (CSRF).
+
+    ``clients`` resolves whether the peer is a trusted proxy (default: the application's).
+    """
     if request.headers.get("Sec-Fetch-Site", "").lower() == "cross-site":
         raise Forbidden("Cross-site request refused", key="cross_site")
     origin = request.headers.get("Origin")
     if origin is None:
         return
-    host = urlsplit(origin).netloc.lower() if origin != "null" else ""
-    if not host or host not in allowed_hosts(request):
+    try:
+        host = urlsplit(origin).netloc.lower() if origin != "null" else ""
+    except ValueError:  # not even a URL ("http://[::1"): no origin of ours
+        host = ""
+    if not host or host not in allowed_hosts(request, clients):
         raise Forbidden("Cross-origin request refused", key="cross_site")
+
+
+def needs_same_origin(request: web.Request, source: str | None) -> bool:
+    """Whether the CSRF rule applies: an unsafe method, with no bearer token or API key.
+
+    Bearer tokens and API keys are never sent by a browser on its own: no CSRF to fear; nor
+    are requests through ingress (the ingress listener checks them itself).
+    """
+    return request.method not in SAFE_METHODS and source not in _NO_CSRF
 
 
 def require_identity(request: web.Request) -> Identity:
@@ -86,9 +105,8 @@ def refusal(decision: Decision) -> CamAuthError:
 def authorize(request: web.Request, access: Access) -> None:
     """Apply CSRF rules, then ask the policy about this route; raises when refused."""
     ctx = context(request)
-    # Bearer tokens and API keys are never sent by a browser on its own: no CSRF to fear. The
-    # ingress listener has checked its requests itself (see http/ingress.py).
-    if request.method not in SAFE_METHODS and ctx.source not in _NO_CSRF:
+    # The ingress listener has checked its requests itself (see http/ingress.py).
+    if needs_same_origin(request, ctx.source):
         check_same_origin(request)
     decision = decide(ctx.identity, Target(request.method, request.path, access=access))
     if not decision.allowed:

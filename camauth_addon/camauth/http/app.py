@@ -10,14 +10,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
 from aiohttp import web
+from aiohttp.web_server import Server
 
 from ..const import RESERVED_PREFIX
 from ..core.services import Services
 from ..options import Settings
 from . import ws
 from .access import guarded
-from .app_keys import PAGES, SERVICES, SETTINGS, UPSTREAM_CLIENT, WEBSOCKETS
+from .app_keys import GATEWAY, PAGES, SERVICES, SETTINGS, UPSTREAM_CLIENT, WEBSOCKETS
 from .middlewares import (
+    Gateway,
+    front_door,
     gateway_middleware,
     header_guard_middleware,
     parser_rejects_control_characters,
@@ -90,11 +93,33 @@ async def _upstream_client(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
+class GatewayRunner(web.AppRunner):
+    """Runs the gateway application with its front door (``middlewares.front_door``).
+
+    Every camera request comes through forward-auth, so the server hands it to the gateway
+    before aiohttp's routing and middleware machinery. Without this runner (a plain
+    ``AppRunner``), or with upstreams (whose paths the middleware tells apart), the gateway
+    middleware answers forward-auth the same way, only slower.
+    """
+
+    async def _make_server(self) -> Server:
+        server = await super()._make_server()
+        gateway = self.app.get(GATEWAY)
+        if (
+            gateway is not None
+            and not gateway.settings.upstreams
+            and parser_rejects_control_characters()
+        ):
+            server.request_handler = front_door(gateway, self.app, server.request_handler)
+        return server
+
+
 def create_app(settings: Settings, services: Services) -> web.Application:
     """Build the gateway: middlewares in order, then the route table."""
     # One middleware identifies every request, answers forward-auth itself, and renders
     # errors; a second one is added only where the HTTP parser lets control characters in.
-    middlewares = [gateway_middleware]
+    gateway = Gateway(settings, services)
+    middlewares = [gateway_middleware(gateway)]
     if not parser_rejects_control_characters():
         middlewares.insert(0, header_guard_middleware)
     app = web.Application(
@@ -105,6 +130,7 @@ def create_app(settings: Settings, services: Services) -> web.Application:
     )
     app[SETTINGS] = settings
     app[SERVICES] = services
+    app[GATEWAY] = gateway
     app[WEBSOCKETS] = set()
     app.on_shutdown.append(ws.close_websockets)
     pages = app[PAGES] = Pages()

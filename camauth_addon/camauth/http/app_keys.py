@@ -11,11 +11,13 @@ from ..core.services import Services
 from ..options import Settings
 
 if TYPE_CHECKING:
+    from .middlewares import Gateway
     from .pages import Pages
 
 SERVICES: web.AppKey[Services] = web.AppKey("services", Services)
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
 WEBSOCKETS = web.AppKey("websockets", set[web.WebSocketResponse])
+GATEWAY: web.AppKey[Gateway] = web.AppKey("gateway")
 PAGES: web.AppKey[Pages] = web.AppKey("pages")  # pages.py needs these keys itself
 # The pooled connections to the camera UIs of the built-in proxy (only with upstreams).
 UPSTREAM_CLIENT: web.AppKey[aiohttp.ClientSession] = web.AppKey(

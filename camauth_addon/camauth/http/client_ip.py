@@ -4,6 +4,10 @@
 (empty by default). It is then walked right to left, past trusted hops; the first untrusted
 address is the client. Nothing a client sends can make a malformed, empty or oversized header
 raise: the walk stops and falls back to the last address that a trusted hop vouched for.
+
+Every request asks, and nearly every request asks the same question again (the same proxy or
+browser, the same header), so :class:`ClientResolver` remembers the last few thousand
+answers; an answer depends only on the peer, the header and the trusted networks.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Sequence
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from ..options import IPNetwork
 
@@ -19,6 +23,8 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 MAX_HOPS = 32  # nobody is behind 32 proxies; bounds the work an attacker can cause
 MAX_HEADER = 4096
+MEMO_SIZE = 4096  # answers remembered (then forgotten all at once)
+MEMO_HEADER = 256  # longer X-Forwarded-For values are resolved each time, never remembered
 
 
 def parse_address(value: str) -> IPAddress | None:
@@ -77,3 +83,46 @@ def client_address(request: web.Request, trusted: Sequence[IPNetwork] = ()) -> s
     """The client address of a request (the gateway middleware asks once per request)."""
     forwarded = request.headers.getall("X-Forwarded-For", []) if trusted else ()
     return resolve_client(request.remote, forwarded, trusted)
+
+
+class ClientResolver:
+    """Resolves client addresses for one set of trusted proxies, remembering recent answers.
+
+    The memo is bounded in entries and in what each holds (a peer and a short header), so a
+    client sending ever new headers costs itself a resolution each time, and nobody memory.
+    """
+
+    def __init__(self, trusted: Sequence[IPNetwork]) -> None:
+        """Resolve against these trusted networks (empty: never read X-Forwarded-For)."""
+        self.trusted = tuple(trusted)
+        self._memo: dict[tuple[str | None, tuple[str, ...]], str] = {}
+        self._peers: dict[str | None, bool] = {}
+
+    def client(self, request: web.BaseRequest) -> str:
+        """The client address of a request (the gateway middleware asks once per request)."""
+        peer = request.remote
+        forwarded: tuple[str, ...] = ()
+        if self.trusted:
+            forwarded = tuple(request.headers.getall(hdrs.X_FORWARDED_FOR, ()))
+        key = (peer, forwarded)
+        found = self._memo.get(key)
+        if found is None:
+            found = resolve_client(peer, forwarded, self.trusted)
+            if sum(map(len, forwarded)) <= MEMO_HEADER and (peer is None or len(peer) <= 64):
+                if len(self._memo) >= MEMO_SIZE:
+                    self._memo.clear()
+                self._memo[key] = found
+        return found
+
+    def peer_is_trusted(self, request: web.BaseRequest) -> bool:
+        """Whether the direct peer is one of the trusted proxies."""
+        peer = request.remote
+        found = self._peers.get(peer)
+        if found is None:
+            address = parse_address(peer or "")
+            found = address is not None and bool(self.trusted) and is_trusted(address, self.trusted)
+            if len(self._peers) >= MEMO_SIZE:
+                self._peers.clear()
+            if peer is None or len(peer) <= 64:
+                self._peers[peer] = found
+        return found

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from ..core.authn import Authenticated
 from ..core.identity import Credential, Identity
 from ..core.tokens import Claims
 
@@ -21,6 +22,7 @@ class RequestContext:
     claims: Claims | None = None  # a session token's claims (for refreshing its cookie)
     source: str | None = None  # "cookie", "bearer" or "api_key"
     credential: Credential | None = None  # what was presented, to re-check it later
+    authenticated: Authenticated | None = None  # what the credential was found to be
     webhook: Identity | None = None  # a webhook key: only forward-auth looks at it
     credential_error: str | None = None  # why the credential could not be read
     base: str = ""  # the path prefix the browser sees CamAuth under (ingress, a proxy's prefix)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from aiohttp import web
+from aiohttp import hdrs, web
+from multidict import istr  # aiohttp's own header-name type
 
 from ..const import API_KEY_HEADER, COOKIE_NAME
 from ..core.identity import Credential
 from ..errors import BadRequest
+
+# The headers a credential is read from: case-insensitive names, folded once (cheaper look-ups).
+API_KEY = istr(API_KEY_HEADER)
+CREDENTIAL_HEADERS = (hdrs.AUTHORIZATION, API_KEY, hdrs.COOKIE)
 
 
 def _single(request: web.Request, name: str) -> str | None:
@@ -22,18 +27,17 @@ def _single(request: web.Request, name: str) -> str | None:
 
 def read_credential(request: web.Request) -> Credential | None:
     """The bearer token, else the API key, else the session cookie; one never falls back."""
-    authorization = _single(request, "Authorization")
+    authorization = _single(request, hdrs.AUTHORIZATION)
     if authorization is not None:
         scheme, _, token = authorization.partition(" ")
         # A proxy's own Basic credentials are not ours; a bearer is, and never falls back.
         if scheme.lower() == "bearer":
             return Credential(token.strip(), "bearer") if token.strip() else None
-    api_key = _single(request, API_KEY_HEADER)
+    api_key = _single(request, API_KEY)
     if api_key is not None:
         return Credential(api_key, "api_key") if api_key.strip() else None
-    header = _single(request, "Cookie")
-    cookie = session_cookie(header) if header is not None else None
-    return Credential(cookie, "cookie") if cookie else None
+    header = _single(request, hdrs.COOKIE)
+    return None if header is None else _COOKIES.credential(header)
 
 
 def session_cookie(header: str, name: str = COOKIE_NAME) -> str | None:
@@ -50,3 +54,35 @@ def session_cookie(header: str, name: str = COOKIE_NAME) -> str | None:
                 raise BadRequest("Duplicate session cookie", key="duplicate_cookie")
             found = value.strip().strip('"')
     return found
+
+
+class _CookieMemo:
+    """The session cookie credential of recent Cookie headers (a browser sends the same one).
+
+    Bounded: at most ``size`` headers of at most ``longest`` characters, forgotten all at once.
+    """
+
+    def __init__(self, size: int = 1024, longest: int = 2048) -> None:
+        self._size = size
+        self._longest = longest
+        self._memo: dict[str, Credential | BadRequest | None] = {}
+
+    def credential(self, header: str) -> Credential | None:
+        """The session cookie of a Cookie header, as :func:`session_cookie` reads it."""
+        found = self._memo.get(header, self)
+        if found is self:
+            try:
+                cookie = session_cookie(header)
+                found = Credential(cookie, "cookie") if cookie else None
+            except BadRequest as err:
+                found = err
+            if len(header) <= self._longest:
+                if len(self._memo) >= self._size:
+                    self._memo.clear()
+                self._memo[header] = found
+        if isinstance(found, BadRequest):
+            raise BadRequest(found.message, key=found.key)
+        return found if isinstance(found, Credential) else None
+
+
+_COOKIES = _CookieMemo()

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import html
 import logging
+from dataclasses import dataclass
 
 from aiohttp import web
+from multidict import CIMultiDict, istr  # aiohttp's own header types
 
-from ..core.identity import Identity
-from ..core.paths import UnjudgeablePath, canonical_target, split_target
+from ..core.authn import Authenticated
+from ..core.identity import Credential, Identity
+from ..core.paths import TargetMemo, UnjudgeablePath, split_target
 from ..core.policy import ALLOW, Decision, Target, decide
 from ..core.redirects import safe_return_path
 from .app_keys import SERVICES, SETTINGS
@@ -27,13 +30,17 @@ from .proxy_headers import identity_headers
 _LOGGER = logging.getLogger(__name__)
 
 # Where proxies put the original request: Traefik and Caddy, then nginx by convention.
-_METHOD_HEADERS = ("X-Forwarded-Method", "X-Original-Method")
-_URI_HEADERS = ("X-Forwarded-Uri", "X-Original-URI", "X-Original-URL")
+# (Case-insensitive header names, folded once: cheaper look-ups on every request.)
+_METHOD_HEADERS = (istr("X-Forwarded-Method"), istr("X-Original-Method"))
+_URI_HEADERS = (istr("X-Forwarded-Uri"), istr("X-Original-URI"), istr("X-Original-URL"))
+_ROOT = frozenset({("/", "")})
 
 FORWARD_AUTH_PATH = "/api/auth"
 FORWARD_AUTH_PATHS = frozenset({FORWARD_AUTH_PATH, "/camauth" + FORWARD_AUTH_PATH})
 # Headers that describe the proxied request: believed only from a trusted proxy.
 _FORWARDING = (*_METHOD_HEADERS, *_URI_HEADERS)
+# Proxies name the same few paths again and again: their canonical forms are remembered.
+_TARGETS = TargetMemo()
 
 
 def original_methods(request: web.Request) -> set[str]:
@@ -54,18 +61,72 @@ def original_methods(request: web.Request) -> set[str]:
     return named if named and own == "GET" else {*named, own}
 
 
-def original_targets(request: web.Request) -> set[tuple[str, str]] | None:
+def original_targets(request: web.Request) -> frozenset[tuple[str, str]] | None:
     """The canonical (path, query) of every header naming the proxied request.
 
     None when one of them cannot be judged. Without any such header the request is about
     ``/``. Several headers that disagree are each judged (CVE-2026-40575: nginx passes a
     client's own ``X-Forwarded-Uri`` next to the ``X-Original-URI`` it sets).
     """
-    values = [v for name in _URI_HEADERS for v in request.headers.getall(name, [])]
+    headers = request.headers
+    values = [value for name in _URI_HEADERS for value in headers.getall(name, ())]
+    if not values:
+        return _ROOT
     try:
-        return {canonical_target(value) for value in values} or {("/", "")}
+        return frozenset([_TARGETS.canonical_target(value) for value in values])
     except UnjudgeablePath:
         return None
+
+
+# Everything a 200 of forward-auth depends on besides the time and CamAuth's state (checked
+# on reuse): the peer (trusted or not), the method, and every value of every header that
+# names a credential, an SSO identity or the proxied request.
+VerdictKey = tuple[str | None, str, tuple[tuple[str, ...], ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class Allowed:
+    """A remembered 200: the credential, what it was found to be, the rules, the headers."""
+
+    credential: Credential
+    found: Authenticated
+    rules: int  # the role book's generation it was decided by
+    headers: CIMultiDict[str]
+
+
+class AllowedMemo:
+    """Recent allowed answers, by everything they depend on (see ``Gateway.forward_auth``).
+
+    The same request again gets the same answer as long as its credential is found to be the
+    very same thing (the authenticator's memo answers that: it returns a new object after
+    any change, expiry or revocation) and the roles are unchanged. Only 200s are remembered;
+    bounded in entries and in the size of each key, and forgotten all at once when full.
+    """
+
+    def __init__(self, headers: tuple[str, ...], size: int = 1024, longest: int = 2048) -> None:
+        """Key on ``headers``; remember ``size`` answers of at most ``longest`` characters."""
+        self._headers = (*headers, *_METHOD_HEADERS, *_URI_HEADERS)
+        self._size = size
+        self._longest = longest
+        self._memo: dict[VerdictKey, Allowed] = {}
+
+    def key(self, request: web.Request) -> VerdictKey:
+        """What the answer to this request depends on."""
+        headers = request.headers
+        values = tuple([tuple(headers.getall(name, ())) for name in self._headers])
+        return request.remote, request.method, values
+
+    def get(self, key: VerdictKey) -> Allowed | None:
+        """A remembered answer, to be checked by the caller."""
+        return self._memo.get(key)
+
+    def remember(self, key: VerdictKey, allowed: Allowed) -> None:
+        """Remember a 200 (its headers before anything is added to the response)."""
+        if sum(len(value) for values in key[2] for value in values) > self._longest:
+            return
+        if len(self._memo) >= self._size:
+            self._memo.clear()
+        self._memo[key] = allowed
 
 
 def _first_uri(request: web.Request) -> tuple[str, str] | None:

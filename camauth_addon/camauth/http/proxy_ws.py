@@ -66,13 +66,20 @@ async def _relay(source: AnySocket, sink: AnySocket) -> None:
 
 
 async def _run(browser: web.WebSocketResponse, camera: aiohttp.ClientWebSocketResponse) -> None:
-    """Relay both ways; the first side to end ends the other."""
+    """Relay both ways; the first side to end ends the other.
+
+    The other relay is not cancelled but left to see its source close: cancelling it could
+    cut short a close it is sending (aiohttp wakes a pending read before the close frame
+    goes out), and the close code would be lost. Only one still running after the close
+    timeout is cancelled.
+    """
     tasks = [
         asyncio.create_task(_relay(browser, camera)),
         asyncio.create_task(_relay(camera, browser)),
     ]
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(tasks, timeout=CONNECT_TIMEOUT)
     finally:
         for task in tasks:
             task.cancel()

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import time
 from collections.abc import Mapping
 
-from aiohttp import web
+from aiohttp import hdrs, web
+from multidict import CIMultiDict  # aiohttp's own header type
 
 from ..const import COOKIE_NAME, DEVICE_COOKIE, DEVICE_COOKIE_DAYS
 from ..core.sessions import LoginResult
 from ..options import AuthSettings
+
+_JSON = "application/json; charset=utf-8"
 
 
 def json_error(
@@ -20,8 +25,17 @@ def json_error(
     key: str | None = None,
 ) -> web.Response:
     """Every error CamAuth answers: ``{"error": "...", "code": "<translation key>"}``."""
+    encode = _error_body if len(message) <= 200 else _error_body.__wrapped__
+    all_headers = CIMultiDict(headers) if headers else CIMultiDict()
+    all_headers[hdrs.CONTENT_TYPE] = _JSON  # as json_response sets it, without its setters
+    return web.Response(body=encode(message, key), status=status, headers=all_headers)
+
+
+# The same few errors again and again (a flood's 429s): short messages are encoded once.
+@functools.lru_cache(maxsize=256)
+def _error_body(message: str, key: str | None) -> bytes:
     body = {"error": message, "code": key} if key else {"error": message}
-    return web.json_response(body, status=status, headers=headers)
+    return json.dumps(body).encode("utf-8")
 
 
 def success() -> web.Response:

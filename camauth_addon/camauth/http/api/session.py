@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import voluptuous as vol
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from ...const import DEVICE_COOKIE
 from ...core.devices import Device
+from ...core.logins import LoginService
 from ...core.passwords import MAX_LENGTH
 from ...errors import BadRequest
 from ..access import require_identity
@@ -42,20 +43,33 @@ def user_agent(request: web.Request) -> str:
     return request.headers.get("User-Agent", "")[:256]
 
 
-def _device(request: web.Request) -> Device | None:
+LOGIN_API_PATH = "/api/login"
+
+
+def device_of(request: web.Request, logins: LoginService) -> Device | None:
     """The browser's device cookie, if it is one of ours (two of them count as none)."""
-    header = request.headers.get("Cookie")
+    header = request.headers.get(hdrs.COOKIE)
     try:
         value = session_cookie(header, DEVICE_COOKIE) if header else None
     except BadRequest:
         return None
-    return request.app[SERVICES].logins.devices.check(value)
+    return logins.devices.check(value)
+
+
+def check_login_client(request: web.Request, logins: LoginService, client: str) -> Device | None:
+    """Refuse a client over its limit before anything is read (429); its device cookie.
+
+    Also asked at the server's front door (``Gateway.refuse_login``), before routing.
+    """
+    device = device_of(request, logins)
+    logins.check_client(client, device)
+    return device
 
 
 async def login(request: web.Request) -> web.Response:
     """Exchange a username and password for a session token and cookie."""
-    logins, client, device = request.app[SERVICES].logins, client_of(request), _device(request)
-    logins.check_client(client, device)
+    logins, client = request.app[SERVICES].logins, client_of(request)
+    device = check_login_client(request, logins, client)
     body = await read_json(request, LOGIN_SCHEMA)
     done = await logins.login(
         body["username"], body["password"], client, user_agent(request), device, body["source"]
