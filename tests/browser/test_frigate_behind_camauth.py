@@ -29,10 +29,11 @@ from tests.gateway.conftest import (  # noqa: F401 - fixtures used by the tests 
 )
 from tests.service.conftest import ADMIN_PASSWORD, VIEWER_PASSWORD, Service, ServiceFactory
 
-from .conftest import PageFactory, Watched, sign_in
+from .conftest import PageFactory, sign_in
 
 HEADING = "Frigate behind CamAuth (no other proxy)"
-POLLED = ("/api/profile", "/api/stats", "/api/config")
+# The polls that find the session gone are refused, on purpose.
+SIGNED_OUT = tuple((401, path) for path in ("/api/profile", "/api/stats", "/api/config"))
 
 
 def _documented() -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -80,10 +81,16 @@ async def _revoke(gateway: Service, user: str) -> None:
     assert revoked.status == 200, await revoked.text()
 
 
-def _expect_signed_out(watched: Watched) -> None:
-    """The polls that find the session gone are refused, on purpose."""
-    for path in POLLED:
-        watched.expect(401, path)
+async def _viewer_at(
+    open_page: PageFactory, gateway: Service, path: str, *refused: tuple[int, str]
+) -> Page:
+    """A page on which the viewer signed in at ``path``; ``refused``: answers caused on purpose."""
+    watched = await open_page()
+    for status, where in refused:
+        watched.expect(status, where)
+    await _signed_in(watched.page, gateway, path, "viewer", VIEWER_PASSWORD)
+    await expect(watched.page.locator("#role")).to_have_text("viewer")
+    return watched.page
 
 
 async def test_the_tested_upstream_is_the_documented_one(gateway: Service) -> None:
@@ -108,12 +115,8 @@ async def test_sign_in_leads_to_frigate_showing_the_camauth_user(
 async def test_revoked_session_returns_to_camauths_login_and_back(
     gateway: Service, open_page: PageFactory
 ) -> None:
-    watched = await open_page()
-    _expect_signed_out(watched)
-    page = watched.page
     where = "/review?camera=front"
-    await _signed_in(page, gateway, where, "viewer", VIEWER_PASSWORD)
-    await expect(page.locator("#role")).to_have_text("viewer")
+    page = await _viewer_at(open_page, gateway, where, *SIGNED_OUT)
     await _revoke(gateway, "viewer")
     await page.wait_for_url(_login_url(gateway, where))  # the next poll's 401 led here
     await expect(page.locator("#username")).to_be_visible()
@@ -125,10 +128,7 @@ async def test_revoked_session_returns_to_camauths_login_and_back(
 async def test_frigates_logout_ends_the_camauth_session(
     gateway: Service, open_page: PageFactory
 ) -> None:
-    watched = await open_page()
-    _expect_signed_out(watched)
-    page = watched.page
-    await _signed_in(page, gateway, "/", "viewer", VIEWER_PASSWORD)
+    page = await _viewer_at(open_page, gateway, "/", *SIGNED_OUT)
     await expect(page.locator("#logout")).to_have_attribute("href", "/camauth/logout")
     await page.click("#logout")
     await page.wait_for_url(re.compile(re.escape(gateway.url("/camauth/login")) + r"(\?.*)?$"))
@@ -140,11 +140,7 @@ async def test_frigates_logout_ends_the_camauth_session(
 async def test_viewer_sees_frigate_but_cannot_change_its_config(
     gateway: Service, open_page: PageFactory
 ) -> None:
-    watched = await open_page()
-    watched.expect(403, "/api/config/set")
-    page = watched.page
-    await _signed_in(page, gateway, "/", "viewer", VIEWER_PASSWORD)
-    await expect(page.locator("#role")).to_have_text("viewer")
+    page = await _viewer_at(open_page, gateway, "/", (403, "/api/config/set"))
     async with page.expect_response(gateway.url("/api/config/set")) as answer:
         await page.click("#save")
     assert (await (await answer.value).json())["code"] == "read_only"
@@ -155,8 +151,7 @@ async def test_viewer_sees_frigate_but_cannot_change_its_config(
 async def test_frigates_websocket_closes_when_the_session_is_revoked(
     gateway: Service, open_page: PageFactory
 ) -> None:
-    page = (await open_page()).page
-    await _signed_in(page, gateway, "/?poll=0", "viewer", VIEWER_PASSWORD)  # one poll only
+    page = await _viewer_at(open_page, gateway, "/?poll=0")  # one poll only
     await expect(page.locator("#ws")).to_have_text("open")
     await _revoke(gateway, "viewer")
     await expect(page.locator("#ws")).to_have_text("closed 4001")
