@@ -127,6 +127,7 @@ def camera_app(folder: Path) -> web.Application:
     for method, route, handler in (
         ("GET", "/", page),
         ("*", "/api/{tail:.*}", echo),
+        ("POST", "/{stream}/whep", echo),  # MediaMTX's WebRTC offer
         ("POST", "/upload", upload),
         ("GET", "/mjpeg", mjpeg),
         ("GET", "/hls/index.m3u8", playlist),
