@@ -228,7 +228,7 @@ def test_first_start_prints_a_banner_whose_password_logs_in(tmp_path: Path) -> N
         assert "Username:   admin" in text
         password = served.banner_password()
         assert len(password) >= 16
-        assert f"http://127.0.0.1:{served.port}/login" in text
+        assert f"http://127.0.0.1:{served.port}/camauth/login" in text
         assert f"Listening:  port {served.port} on 127.0.0.1 only" in text
         login = served.login("admin", password)
         assert login.status == 200, login.body
