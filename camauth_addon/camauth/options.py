@@ -221,7 +221,7 @@ def _upstream_name(value: Any) -> str:
 
 def _upstream_url(value: Any) -> tuple[str, str]:
     if not isinstance(value, str):
-        raise vol.Invalid("expected a URL such as http://ccab4aaf-frigate:5000")
+        raise vol.Invalid("expected a URL such as http://ccab4aaf-frigate:8971")
     try:
         return split_url(value.strip())
     except ValueError as err:

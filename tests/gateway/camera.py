@@ -212,6 +212,7 @@ def camera_app(folder: Path) -> web.Application:
         ("GET", "/", page),
         ("GET", "/api/ws", observed_websocket),  # go2rtc's, before the echo API
         ("*", "/api/{tail:.*}", echo),
+        ("POST", "/{stream}/whep", echo),  # MediaMTX's WebRTC offer
         ("POST", "/upload", upload),
         ("GET", "/mjpeg", mjpeg),
         ("GET", "/hls/index.m3u8", playlist),

@@ -11,6 +11,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from camauth.core.upstreams import split_url
 from camauth.options import Settings, parse_options
 from tests.service.conftest import (  # noqa: F401 - fixtures used by the tests here
     Service,
@@ -20,8 +21,10 @@ from tests.service.conftest import (  # noqa: F401 - fixtures used by the tests 
 )
 
 from .camera import camera_app
+from .frigate import frigate_app
 
 GatewayFactory = Callable[..., Awaitable[Service]]
+FrigateFactory = Callable[[dict[str, Any]], Awaitable[TestServer]]
 
 
 @pytest.fixture(autouse=True)
@@ -51,6 +54,31 @@ async def camera(tmp_path: Path) -> AsyncIterator[TestServer]:
     await server.start_server()
     yield server
     await server.close()
+
+
+@pytest.fixture
+async def start_frigate() -> AsyncIterator[FrigateFactory]:
+    """Start Frigate stand-ins (``tests.gateway.frigate``) with a given configuration."""
+    started: list[TestServer] = []
+
+    async def start(config: dict[str, Any]) -> TestServer:
+        server = TestServer(frigate_app(config), host="127.0.0.1")
+        await server.start_server()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        await server.close()
+
+
+def served_at(upstreams: list[dict[str, Any]], server: TestServer) -> list[dict[str, Any]]:
+    """Upstream options as given, but each ``url`` at ``server`` (keeping its base path)."""
+    moved = []
+    for upstream in upstreams:
+        _, base = split_url(upstream["url"])
+        moved.append({**upstream, "url": camera_url(server) + base})
+    return moved
 
 
 def camera_url(camera: TestServer) -> str:

@@ -108,7 +108,7 @@ def split_url(url: str) -> tuple[str, str]:
         raise ValueError("a URL has no spaces, control characters or backslashes")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("expected http:// or https:// and a host, e.g. http://frigate:5000")
+        raise ValueError("expected http:// or https:// and a host, e.g. http://frigate:8971")
     if parts.username is not None or parts.password is not None:
         raise ValueError("credentials in the URL are not supported")
     if parts.query or parts.fragment or "?" in url or "#" in url:

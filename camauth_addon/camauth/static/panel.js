@@ -582,6 +582,10 @@ async function changeRole(username, select) {
     notify(t("panel.users.role_changed", { username, role: roleName(role) }));
   }
   await loadUsers();
+  // A refused change leaves the list's data as it was, so the list is not redrawn: put the
+  // choice back to the role the user still has.
+  const kept = state.users?.find((user) => user.username === username);
+  if (!result.ok && kept && select.isConnected) select.value = kept.role;
 }
 
 async function resetPassword(username, button) {
