@@ -278,3 +278,21 @@ async def test_the_client_behind_the_proxy_is_the_one_locked_out(stack: Stack, s
     assert keys == {"127.0.0.3"}, stack.peer
     async with client_from(FAMILY) as client:  # the family member is not affected
         await sign_in(client, stack, "admin", ADMIN_PASSWORD)
+
+
+async def test_identity_headers_from_the_client_never_reach_the_camera(stack: Stack) -> None:
+    spoofed = {
+        "Remote-User": "admin",
+        "Remote-Role": "admin",
+        "Remote-Groups": "admins",
+        "Remote_User": "admin",
+        "Remote-Email": "boss@example.com",
+    }
+    async with client_from(FAMILY) as client:
+        await sign_in(client, stack, "viewer", VIEWER_PASSWORD)
+        response = await client.get(stack.url("/api/profile"), headers={**SCRIPT, **spoofed})
+        assert response.status == 200
+        seen = await response.json()
+    assert (seen["Remote-User"], seen["Remote-Role"]) == ("viewer", "viewer")
+    unsent = ("Remote-Groups", "Remote-Email", "Remote_User")
+    assert {name: seen[name] for name in unsent} == dict.fromkeys(unsent), stack.peer

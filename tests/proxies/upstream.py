@@ -16,7 +16,7 @@ from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestServer
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-IDENTITY = ("Remote-User", "Remote-Role", "Remote-Groups", "Remote_User", "X-Forwarded-User")
+IDENTITY = ("Remote-User", "Remote-Role", "Remote-Groups", "Remote-Email", "Remote_User")
 FRAMES = 4
 BOUNDARY = "camframe"
 SDP_ANSWER = "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=camauth-test\r\nt=0 0\r\n"
