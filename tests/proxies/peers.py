@@ -67,6 +67,29 @@ async def start_nginx(tmp: Path, processes: Processes, ports: Ports) -> str:
     return f"http://{PROXY}:{port}"
 
 
+async def start_npm(tmp: Path, processes: Processes, ports: Ports) -> str:
+    """nginx as Nginx Proxy Manager runs it, with ``npm-advanced.conf`` in the Advanced tab."""
+    port = free_port()
+    here = Path(__file__).parent
+    proxy_conf = here / "npm-proxy.conf"
+    advanced = tmp / "advanced.conf"
+    replacements = {
+        "camauth:8971": ports.upstreams()["camauth:8971"],  # NPM itself knows the camera's
+        "conf.d/include/proxy.conf": str(proxy_conf),
+    }
+    advanced.write_text(recipe("npm-advanced.conf", replacements))
+    host = (here / "npm-proxy-host.conf").read_text(encoding="utf-8")
+    for name, value in {
+        "@CAMERA_PORT@": str(ports.camera),
+        "@LISTEN@": f"{PROXY}:{port}",
+        "@ADVANCED@": str(advanced),
+    }.items():
+        host = host.replace(name, value)
+    await run_nginx(tmp, processes, host)
+    await wait_for_port(PROXY, port)
+    return f"http://{PROXY}:{port}"
+
+
 async def start_caddy(tmp: Path, processes: Processes, ports: Ports) -> str:
     """Caddy on ``Caddyfile`` (with its admin endpoint off, plain HTTP)."""
     caddy = require_binary("caddy")
@@ -106,6 +129,7 @@ async def start_traefik(tmp: Path, processes: Processes, ports: Ports) -> str:
 
 PEERS: dict[str, Starter] = {
     "nginx": start_nginx,
+    "npm": start_npm,
     "caddy": start_caddy,
     "traefik": start_traefik,
 }
