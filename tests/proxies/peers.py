@@ -31,7 +31,7 @@ class Ports:
         """The recipes' example upstreams, as this test's addresses."""
         return {
             "camauth:8971": f"127.0.0.1:{self.camauth}",
-            "frigate:5000": f"127.0.0.1:{self.camera}",
+            "frigate:8971": f"127.0.0.1:{self.camera}",
         }
 
 
