@@ -7,14 +7,13 @@ reach them from 127.0.0.1, the only address in CamAuth's ``auth.trusted_proxies`
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from tests.service.conftest import free_port
 
-from .conftest import recipe, require_binary, start_peer, wait_for_port
+from .harness import Processes, recipe, require_binary, start_peer, wait_for_port
 
 PROXY = "127.0.0.2"
 NGINX_MAIN = Path(__file__).with_name("nginx-main.conf")
@@ -35,7 +34,6 @@ class Ports:
         }
 
 
-Processes = list[subprocess.Popen[bytes]]
 Starter = Callable[[Path, Processes, Ports], Awaitable[str]]
 
 

@@ -11,7 +11,7 @@ import yaml
 
 from tests.service.conftest import ADMIN_PASSWORD, VIEWER_PASSWORD, Service, ServiceFactory
 
-from .conftest import RECIPES, ROOT
+from .harness import RECIPES, ROOT
 
 DOCS = ROOT / "camauth_addon/DOCS.md"
 LANGUAGES = {".conf": "nginx", ".yml": "yaml", ".yaml": "yaml", "": "caddy"}

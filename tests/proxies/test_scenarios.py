@@ -1,4 +1,4 @@
-"""One scenario, three real proxies: nginx, Caddy and Traefik on their documented recipes.
+"""One scenario, four real proxies: nginx, NPM's nginx, Caddy and Traefik on their recipes.
 
 Clients come from other loopback addresses than the proxy's: 127.0.0.3 is an attacker
 behind the proxy, 127.0.0.4 a family member.
@@ -7,86 +7,20 @@ behind the proxy, 127.0.0.4 a family member.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import re
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 from urllib.parse import urljoin
 
 import pytest
 from aiohttp import ClientSession, WSServerHandshakeError
 
-from camauth.options import Settings
-from tests.service.conftest import (
-    ADMIN_PASSWORD,
-    VIEWER_PASSWORD,
-    Service,
-    ServiceFactory,
-    with_auth,
-)
+from tests.service.conftest import ADMIN_PASSWORD, VIEWER_PASSWORD
 
-from .conftest import TIMEOUT, client_from, wait_until_routed
-from .peers import PEERS, Ports, Processes
-from .upstream import BOUNDARY, FRAMES, SDP_ANSWER, Camera
+from .harness import TIMEOUT, client_from
+from .stack import BROWSER, FAMILY, SCRIPT, Stack, sign_in, status_of
+from .upstream import BOUNDARY, FRAMES, SDP_ANSWER
 
-SETTINGS: Settings = with_auth(
-    trusted_proxies=(ipaddress.ip_network("127.0.0.1/32"),),
-    failed_login_rate_limit="5/minute;20/hour",
-)
-BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8", "Sec-Fetch-Mode": "navigate"}
-SCRIPT = {"Accept": "application/json", "Sec-Fetch-Mode": "cors"}
-FAMILY = "127.0.0.4"
 PORCH_PASSWORD = "amber lighthouse kettle 5"
 RETURN_TO = re.compile(r'name="camauth-return-to" content="([^"]*)"')
-
-
-@dataclass
-class Stack:
-    """CamAuth and a camera UI behind one real proxy."""
-
-    service: Service
-    camera: Camera
-    base: str
-    peer: str
-
-    def url(self, path: str) -> str:
-        """An address on the proxy (the camera's host)."""
-        return self.base + path
-
-
-@pytest.fixture(params=sorted(PEERS))
-async def stack(
-    request: pytest.FixtureRequest,
-    tmp_path: Path,
-    start_service: ServiceFactory,
-    camera: Camera,
-    run_process: Processes,
-) -> Stack:
-    """CamAuth, a camera, and one proxy in front of both, on the proxy's documented recipe."""
-    service = await start_service(SETTINGS)
-    assert service.server.port is not None
-    ports = Ports(camauth=service.server.port, camera=camera.port)
-    base = await PEERS[request.param](tmp_path, run_process, ports)
-    await wait_until_routed(base + "/camauth/api/health")
-    return Stack(service, camera, base, request.param)
-
-
-async def sign_in(client: ClientSession, stack: Stack, username: str, password: str) -> str:
-    """Log in through the proxy, on the camera's host; returns the session token."""
-    response = await client.post(
-        stack.url("/camauth/api/login"), json={"username": username, "password": password}
-    )
-    body: dict[str, Any] = await response.json()
-    assert response.status == 200, body
-    return str(body["token"])
-
-
-async def status_of(client: ClientSession, method: str, url: str, **kwargs: Any) -> int:
-    """The status of one request (the body read, so the connection is done with)."""
-    async with client.request(method, url, allow_redirects=False, **kwargs) as response:
-        await response.read()
-        return response.status
 
 
 async def test_a_browser_signs_in_on_the_camera_host_and_returns(stack: Stack) -> None:

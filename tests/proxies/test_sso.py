@@ -17,9 +17,9 @@ from aiohttp import ClientSession
 from camauth.options import Settings, parse_options
 from tests.service.conftest import ServiceFactory, free_port
 
-from .conftest import RECIPES, TIMEOUT, client_from, recipe, wait_for_port
-from .oauth2_proxy import COOKIE, SIGN_IN, oauth2_proxy  # noqa: F401 - the fixture
-from .peers import PROXY, Ports, Processes, run_nginx
+from .harness import RECIPES, TIMEOUT, Processes, client_from, recipe, wait_for_port
+from .oauth2_proxy import COOKIE, SIGN_IN
+from .peers import PROXY, Ports, run_nginx
 from .upstream import Camera
 
 
@@ -35,7 +35,7 @@ async def site(
     tmp_path: Path,
     start_service: ServiceFactory,
     camera: Camera,
-    oauth2_proxy: int,  # noqa: F811 - the fixture
+    oauth2_proxy: int,
     run_process: Processes,
 ) -> str:
     """nginx with oauth2-proxy and CamAuth in front of the camera; returns its URL."""
