@@ -78,12 +78,15 @@ async def wait_for_port(host: str, port: int, attempts: int = 200) -> None:
 
 
 async def wait_until_routed(url: str, attempts: int = 200) -> None:
-    """Wait (bounded) until the proxy routes ``url`` to CamAuth (Traefik loads routes late)."""
+    """Wait (bounded) until the proxy has a route for ``url`` (Traefik loads routes late).
+
+    Any answer but Traefik's 404 for an unknown route means the route is there.
+    """
     async with client_from("127.0.0.9") as client:
         for _ in range(attempts):
             try:
-                async with client.get(url) as response:
-                    if response.status == 200:
+                async with client.get(url, allow_redirects=False) as response:
+                    if response.status != 404:
                         return
             except OSError:
                 pass

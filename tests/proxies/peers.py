@@ -56,13 +56,20 @@ async def run_nginx(tmp: Path, processes: Processes, site: str) -> None:
     start_peer(processes, [nginx, "-e", str(tmp / "error.log"), "-c", str(main)], tmp / "out.log")
 
 
-async def start_nginx(tmp: Path, processes: Processes, ports: Ports) -> str:
-    """nginx on ``nginx.conf``."""
+async def serve_nginx(
+    tmp: Path, processes: Processes, name: str, replacements: dict[str, str]
+) -> str:
+    """nginx on the recipe ``name``, listening on 127.0.0.2; returns its URL."""
     port = free_port()
-    replacements = {**ports.upstreams(), "listen 80;": f"listen {PROXY}:{port};"}
-    await run_nginx(tmp, processes, recipe("nginx.conf", replacements))
+    listen = {"listen 80;": f"listen {PROXY}:{port};"}
+    await run_nginx(tmp, processes, recipe(name, {**replacements, **listen}))
     await wait_for_port(PROXY, port)
     return f"http://{PROXY}:{port}"
+
+
+async def start_nginx(tmp: Path, processes: Processes, ports: Ports) -> str:
+    """nginx on ``nginx.conf``."""
+    return await serve_nginx(tmp, processes, "nginx.conf", ports.upstreams())
 
 
 async def start_npm(tmp: Path, processes: Processes, ports: Ports) -> str:
@@ -105,14 +112,14 @@ async def start_caddy(tmp: Path, processes: Processes, ports: Ports) -> str:
     return f"http://{PROXY}:{port}"
 
 
-async def start_traefik(tmp: Path, processes: Processes, ports: Ports) -> str:
-    """Traefik on ``traefik.yml`` and its file provider's ``traefik-camauth.yml``."""
+async def serve_traefik(
+    tmp: Path, processes: Processes, name: str, replacements: dict[str, str]
+) -> str:
+    """Traefik on ``traefik.yml``, its file provider reading the recipe ``name``."""
     traefik = require_binary("traefik")
     port = free_port()
     dynamic = tmp / "camauth.yml"
-    dynamic.write_text(
-        recipe("traefik-camauth.yml", {**ports.upstreams(), "cams.example.com": PROXY})
-    )
+    dynamic.write_text(recipe(name, {**replacements, "cams.example.com": PROXY}))
     static = tmp / "traefik.yml"
     static.write_text(
         recipe(
@@ -123,6 +130,11 @@ async def start_traefik(tmp: Path, processes: Processes, ports: Ports) -> str:
     start_peer(processes, [traefik, f"--configFile={static}"], tmp / "traefik.log")
     await wait_for_port(PROXY, port)
     return f"http://{PROXY}:{port}"
+
+
+async def start_traefik(tmp: Path, processes: Processes, ports: Ports) -> str:
+    """Traefik on ``traefik-camauth.yml``."""
+    return await serve_traefik(tmp, processes, "traefik-camauth.yml", ports.upstreams())
 
 
 PEERS: dict[str, Starter] = {

@@ -1,12 +1,13 @@
-"""Kanidm through oauth2-proxy, then CamAuth, behind a real nginx: seed 001 the CamAuth way.
+"""Kanidm via oauth2-proxy, then CamAuth, behind real nginx and Traefik (seed 001, our way).
 
-nginx runs ``nginx-kanidm-oauth2-proxy.conf`` and CamAuth the options of
-``camauth-kanidm.yaml``, both as DOCS.md shows them; oauth2-proxy is a stand-in that answers
-as oauth2-proxy does (``oauth2_proxy.py``).
+The proxies run ``nginx-kanidm-oauth2-proxy.conf`` and ``traefik-kanidm-oauth2-proxy.yml``,
+and CamAuth the options of ``camauth-kanidm.yaml``, all as DOCS.md shows them; oauth2-proxy
+is a stand-in that answers as oauth2-proxy does (``oauth2_proxy.py``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +16,11 @@ import yaml
 from aiohttp import ClientSession
 
 from camauth.options import Settings, parse_options
-from tests.service.conftest import ServiceFactory, free_port
+from tests.service.conftest import ServiceFactory
 
-from .harness import RECIPES, TIMEOUT, Processes, client_from, recipe, wait_for_port
+from .harness import RECIPES, TIMEOUT, Processes, client_from, wait_until_routed
 from .oauth2_proxy import COOKIE, SIGN_IN
-from .peers import PROXY, Ports, run_nginx
+from .peers import Ports, serve_nginx, serve_traefik
 from .upstream import Camera
 
 
@@ -30,31 +31,38 @@ def kanidm_options() -> Settings:
     return parse_options(raw)
 
 
-@pytest.fixture
+def nginx_site(tmp: Path, processes: Processes, replacements: dict[str, str]) -> Awaitable[str]:
+    """nginx on the Kanidm recipe (its inner site on a socket in ``tmp``)."""
+    socket = {"/run/nginx/cams.sock": str(tmp / "cams.sock")}
+    recipe = "nginx-kanidm-oauth2-proxy.conf"
+    return serve_nginx(tmp, processes, recipe, {**replacements, **socket})
+
+
+def traefik_site(tmp: Path, processes: Processes, replacements: dict[str, str]) -> Awaitable[str]:
+    """Traefik on the Kanidm recipe."""
+    return serve_traefik(tmp, processes, "traefik-kanidm-oauth2-proxy.yml", replacements)
+
+
+SITES = {"nginx": nginx_site, "traefik": traefik_site}
+
+
+@pytest.fixture(params=sorted(SITES))
 async def site(
+    request: pytest.FixtureRequest,
     tmp_path: Path,
     start_service: ServiceFactory,
     camera: Camera,
     oauth2_proxy: int,
     run_process: Processes,
 ) -> str:
-    """nginx with oauth2-proxy and CamAuth in front of the camera; returns its URL."""
+    """A proxy with oauth2-proxy and CamAuth in front of the camera; returns its URL."""
     service = await start_service(kanidm_options())
     assert service.server.port is not None
-    port = free_port()
     ports = Ports(camauth=service.server.port, camera=camera.port)
-    site = recipe(
-        "nginx-kanidm-oauth2-proxy.conf",
-        {
-            **ports.upstreams(),
-            "oauth2-proxy:4180": f"127.0.0.1:{oauth2_proxy}",
-            "listen 80;": f"listen {PROXY}:{port};",
-            "/run/nginx/cams.sock": str(tmp_path / "cams.sock"),
-        },
-    )
-    await run_nginx(tmp_path, run_process, site)
-    await wait_for_port(PROXY, port)
-    return f"http://{PROXY}:{port}"
+    replacements = {**ports.upstreams(), "oauth2-proxy:4180": f"127.0.0.1:{oauth2_proxy}"}
+    base = await SITES[request.param](tmp_path, run_process, replacements)
+    await wait_until_routed(base + "/camauth/api/health")
+    return base
 
 
 async def seen_by_camera(site: str, session: str | None, **headers: str) -> tuple[int, Any]:
