@@ -14,6 +14,7 @@ import pytest
 from aiohttp import ClientSession, WSServerHandshakeError
 
 from tests.service.conftest import ADMIN_PASSWORD, VIEWER_PASSWORD
+from tests.service.test_locked_database import due_for_renewal
 
 from .harness import TIMEOUT, client_from
 from .stack import BROWSER, FAMILY, SCRIPT, Stack, sign_in, status_of
@@ -236,3 +237,20 @@ async def test_identity_headers_from_the_client_never_reach_the_camera(stack: St
     assert (seen["Remote-User"], seen["Remote-Role"]) == ("viewer", "viewer")
     unsent = ("Remote-Groups", "Remote-Email", "Remote_User")
     assert {name: seen[name] for name in unsent} == dict.fromkeys(unsent), stack.peer
+
+
+# DOCS: nginx, NPM and Traefik hand a renewed session cookie on; Caddy has no way to.
+PASSES_RENEWALS = {"nginx": True, "npm": True, "traefik": True, "caddy": False}
+
+
+async def test_a_renewed_session_cookie_reaches_the_browser(stack: Stack) -> None:
+    async with client_from(FAMILY) as client:
+        token = await sign_in(client, stack, "viewer", VIEWER_PASSWORD)
+    cookie = {"Cookie": f"camauth_token={due_for_renewal(token)}", **SCRIPT}
+    async with (
+        ClientSession(timeout=TIMEOUT) as browser,
+        browser.get(stack.url("/api/stats"), headers=cookie) as response,
+    ):
+        assert response.status == 200
+        renewed = [c for c in response.headers.getall("Set-Cookie", []) if "camauth_token=" in c]
+    assert bool(renewed) is PASSES_RENEWALS[stack.peer], (stack.peer, renewed)
