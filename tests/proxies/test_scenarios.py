@@ -42,6 +42,8 @@ async def test_a_browser_signs_in_on_the_camera_host_and_returns(stack: Stack) -
         back = await client.get(stack.url(return_to), headers=BROWSER, allow_redirects=False)
         assert back.status == 200
         assert "<p>admin" in await back.text()
+        # The admin panel is under the same prefix, on the camera's host.
+        assert await status_of(client, "GET", stack.url("/camauth/admin"), headers=BROWSER) == 200
     assert stack.camera.reached("/review?camera=front")
 
 
