@@ -75,15 +75,20 @@ async def test_the_websocket_needs_a_session(stack: Stack) -> None:
             assert await ws.receive_str(timeout=30) == "echo:ping"
 
 
-async def test_a_viewer_watches_the_mjpeg_stream(stack: Stack) -> None:
+async def test_a_viewer_watches_the_mjpeg_stream_as_it_comes(stack: Stack) -> None:
+    first = f"--{BOUNDARY}\r\n".encode()
     async with client_from(FAMILY) as client:
         await sign_in(client, stack, "viewer", VIEWER_PASSWORD)
         response = await client.get(stack.url("/api/front/stream.mjpeg"))
         assert response.status == 200
         assert response.headers["Content-Type"].startswith("multipart/x-mixed-replace")
-        body = await response.read()
-        assert body.count(f"--{BOUNDARY}\r\n".encode()) == FRAMES
-        assert b"fake-jpeg-%d" % (FRAMES - 1) in body
+        # The first frame arrives while the camera is still sending (not buffered to the end).
+        body = await response.content.readuntil(b"fake-jpeg-0")
+        assert body.startswith(first)
+        stack.camera.watched.set()
+        body += await response.read()
+    assert body.count(first) == FRAMES
+    assert b"fake-jpeg-%d" % (FRAMES - 1) in body
 
 
 async def test_a_viewer_may_offer_webrtc_but_not_change_settings(stack: Stack) -> None:

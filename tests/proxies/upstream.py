@@ -28,6 +28,7 @@ class Camera:
 
     port: int = 0
     seen: list[tuple[str, str]] = field(default_factory=list)
+    watched: asyncio.Event = field(default_factory=asyncio.Event)  # the first frame arrived
 
     def reached(self, raw_path: str) -> bool:
         """Whether a request for exactly this raw path arrived (any method)."""
@@ -63,20 +64,33 @@ async def _websocket(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
-async def _mjpeg(request: web.Request) -> web.StreamResponse:
-    """A short multipart/x-mixed-replace stream, sent frame by frame (chunked)."""
-    response = web.StreamResponse(
-        headers={"Content-Type": f"multipart/x-mixed-replace; boundary={BOUNDARY}"}
-    )
-    response.enable_chunked_encoding()
-    await response.prepare(request)
-    for n in range(FRAMES):
-        frame = b"\xff\xd8fake-jpeg-%d\xff\xd9" % n
-        part = f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n\r\n".encode() + frame + b"\r\n"
-        await response.write(part)
-        await asyncio.sleep(0.01)  # separate chunks, as a camera sends them
-    await response.write_eof()
-    return response
+def _part(n: int) -> bytes:
+    frame = b"\xff\xd8fake-jpeg-%d\xff\xd9" % n
+    return f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n\r\n".encode() + frame + b"\r\n"
+
+
+def mjpeg_handler(camera: Camera) -> Handler:
+    """A short multipart/x-mixed-replace stream, sent frame by frame (chunked).
+
+    After the first frame it waits until the viewer says it has seen it (``camera.watched``):
+    a proxy that holds the stream back until it ends never delivers that frame, and the
+    viewer's bounded wait fails instead of passing on a buffered whole.
+    """
+
+    async def mjpeg(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(
+            headers={"Content-Type": f"multipart/x-mixed-replace; boundary={BOUNDARY}"}
+        )
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        await response.write(_part(0))
+        await asyncio.wait_for(camera.watched.wait(), 60)
+        for n in range(1, FRAMES):
+            await response.write(_part(n))
+        await response.write_eof()
+        return response
+
+    return mjpeg
 
 
 async def _webrtc(request: web.Request) -> web.Response:
@@ -105,7 +119,7 @@ def camera_app(camera: Camera) -> web.Application:
     app = web.Application(middlewares=[record], client_max_size=4 * 1024 * 1024)
     app.router.add_post("/api/upload", _upload)
     app.router.add_get("/ws", _websocket)
-    app.router.add_get("/api/{camera}/stream.mjpeg", _mjpeg)
+    app.router.add_get("/api/{camera}/stream.mjpeg", mjpeg_handler(camera))
     app.router.add_post("/api/webrtc", _webrtc)
     app.router.add_get("/api/{camera}/latest.jpg", _snapshot)
     app.router.add_route("*", "/{tail:.*}", _echo)
