@@ -39,6 +39,10 @@ class Stack:
         """An address on the proxy (the camera's host)."""
         return self.base + path
 
+    def same_origin(self) -> dict[str, str]:
+        """What a browser adds to a script's POST from a page on the camera's host."""
+        return {"Origin": self.base, "Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "cors"}
+
 
 @pytest.fixture(params=sorted(PEERS))
 async def stack(
@@ -60,7 +64,9 @@ async def stack(
 async def sign_in(client: ClientSession, stack: Stack, username: str, password: str) -> str:
     """Log in through the proxy, on the camera's host; returns the session token."""
     response = await client.post(
-        stack.url("/camauth/api/login"), json={"username": username, "password": password}
+        stack.url("/camauth/api/login"),
+        json={"username": username, "password": password},
+        headers=stack.same_origin(),
     )
     body: dict[str, Any] = await response.json()
     assert response.status == 200, body

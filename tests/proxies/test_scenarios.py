@@ -261,3 +261,13 @@ async def test_a_renewed_session_cookie_reaches_the_browser(stack: Stack) -> Non
         assert response.status == 200
         renewed = [c for c in response.headers.getall("Set-Cookie", []) if "camauth_token=" in c]
     assert bool(renewed) is PASSES_RENEWALS[stack.peer], (stack.peer, renewed)
+
+
+async def test_a_login_posted_from_another_site_is_refused(stack: Stack) -> None:
+    foreign = {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
+    login = {"username": "admin", "password": ADMIN_PASSWORD}
+    async with client_from(FAMILY) as client:
+        url = stack.url("/camauth/api/login")
+        assert await status_of(client, "POST", url, json=login, headers=foreign) == 403
+        # The proxy keeps the browser's host, so CamAuth sees its own pages' origin as such.
+        assert await status_of(client, "POST", url, json=login, headers=stack.same_origin()) == 200
