@@ -1,4 +1,4 @@
-"""How each real proxy is started on the documented recipe: nginx, Caddy and Traefik.
+"""How each real proxy is started on its recipe: nginx, NPM's nginx, Caddy and Traefik.
 
 Each listens on 127.0.0.2; CamAuth and the camera UI listen on 127.0.0.1, and the proxies
 reach them from 127.0.0.1, the only address in CamAuth's ``auth.trusted_proxies``.
@@ -47,7 +47,7 @@ def nginx_main(tmp: Path, site: Path) -> Path:
     return main
 
 
-async def run_nginx(tmp: Path, processes: Processes, site: str) -> None:
+def run_nginx(tmp: Path, processes: Processes, site: str) -> None:
     """Start nginx on a site file's text."""
     nginx = require_binary("nginx")
     path = tmp / "site.conf"
@@ -62,7 +62,7 @@ async def serve_nginx(
     """nginx on the recipe ``name``, listening on 127.0.0.2; returns its URL."""
     port = free_port()
     listen = {"listen 80;": f"listen {PROXY}:{port};"}
-    await run_nginx(tmp, processes, recipe(name, {**replacements, **listen}))
+    run_nginx(tmp, processes, recipe(name, {**replacements, **listen}))
     await wait_for_port(PROXY, port)
     return f"http://{PROXY}:{port}"
 
@@ -90,7 +90,7 @@ async def start_npm(tmp: Path, processes: Processes, ports: Ports) -> str:
         "@ADVANCED@": str(advanced),
     }.items():
         host = host.replace(name, value)
-    await run_nginx(tmp, processes, host)
+    run_nginx(tmp, processes, host)
     await wait_for_port(PROXY, port)
     return f"http://{PROXY}:{port}"
 
