@@ -91,3 +91,34 @@ def test_a_job_can_be_taken_back() -> None:
     assert not queue.remove("never")
     assert len(queue) == 0
     assert queue.pop() is None
+
+
+def test_a_login_to_an_account_not_under_attack_goes_before_the_flood() -> None:
+    queue: FairQueue[str] = FairQueue()
+    bots = [f"192.0.2.{n}" for n in range(40)]
+    for n, bot in enumerate(bots[:20]):  # half the botnet has had turns, on two names
+        queue.push(f"served-{bot}", bot, account=("admin", "bob")[n % 2])
+    assert len(drain(queue)) == 20
+    for n, bot in enumerate(bots):  # and the whole botnet waits, on the same two names
+        queue.push(f"flood-{bot}", bot, account=("admin", "bob")[n % 2])
+    queue.push("carol", "198.51.100.7", account="carol")
+    assert queue.pop() == "carol"  # neither her address nor her name was served before
+
+
+def test_a_new_address_for_a_flooded_account_waits_with_the_flood() -> None:
+    queue: FairQueue[str] = FairQueue()
+    queue.push("first", "192.0.2.1", account="admin")
+    queue.pop()
+    queue.push("bot", "192.0.2.2", account="bob")
+    queue.push("stranger", "198.51.100.7", account="admin")  # admin's turn came a moment ago
+    assert drain(queue) == ["bot", "stranger"]
+
+
+def test_one_address_trying_many_names_still_waits_for_its_turn() -> None:
+    queue: FairQueue[str] = FairQueue()
+    queue.push("guess0", "10.0.0.1", account="name0")
+    queue.pop()  # the address has had a turn
+    for n in range(1, 5):
+        queue.push(f"guess{n}", "10.0.0.1", account=f"name{n}")
+    queue.push("visitor", "10.0.0.2", account="alice")
+    assert queue.pop() == "visitor"

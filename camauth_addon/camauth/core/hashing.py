@@ -6,9 +6,13 @@ nearly every slot. Instead:
 
 - a login from a browser known to belong to that user (a valid device cookie, OWASP's
   "device cookies"), and hashing for an administrator's own action, go first;
-- among strangers, the next turn goes to the client address (IPv6: its /64) that was served
-  longest ago, and one never served goes before all of them. A botnet of many addresses gets
-  one turn per address per round; a new visitor waits for at most the hashes already running;
+- among strangers, the next turn goes to the login whose client address (IPv6: its /64) and
+  whose username were both served longest ago: a login ranks as the later of its address's
+  and its username's last turns, and one with neither served before goes before all of
+  them. A botnet of many addresses gets one turn per address per round, and the usernames
+  it floods share their turns too, so a person logging in to an account that is not under
+  attack, from a new address, is next in line; one address trying many usernames still
+  waits for its own turn;
 - each address may have as many hashes waiting as the login guard lets it have in flight
   (``lockouts.MAX_IN_FLIGHT``), and the whole queue is bounded. When it is full,
   a newcomer that would be served before the last one waiting takes its place (that one is
@@ -34,7 +38,7 @@ MAX_REMEMBERED = 20_000
 
 @dataclass(slots=True)
 class _Client(Generic[J]):
-    waiting: deque[J] = field(default_factory=deque)
+    waiting: deque[tuple[J, str]] = field(default_factory=deque)  # each job and its account
 
 
 class QueueFull(Exception):
@@ -57,18 +61,31 @@ class FairQueue(Generic[J]):
         self._priority: deque[J] = deque()
         self._clients: dict[str, _Client[J]] = {}
         self._waiting = 0
-        # When each client was last served (a counter, not a clock): least recent first.
+        # When each client and each account was last served (a counter, not a clock).
         self._served: OrderedDict[str, int] = OrderedDict()
+        self._accounts: OrderedDict[str, int] = OrderedDict()
         self._turns = itertools.count(1)
 
     def __len__(self) -> int:
         return self._waiting + len(self._priority)
 
-    def _rank(self, client: str) -> int:
-        return self._served.get(client, 0)  # never served: 0, before everyone
+    def _rank(self, client: str, account: str) -> int:
+        """The later of the client's and the account's last turns (0: never served)."""
+        return max(self._served.get(client, 0), self._accounts.get(account, 0) if account else 0)
 
-    def push(self, job: J, client: str, *, priority: bool = False) -> J | None:
-        """Queue a job; returns a job it pushed out (to refuse), or raises :class:`QueueFull`."""
+    def _next_rank(self, client: str) -> int:
+        """The rank of the client's next job."""
+        return self._rank(client, self._clients[client].waiting[0][1])
+
+    def _last_rank(self, client: str) -> int:
+        """The rank of the client's newest job (the one evicted first)."""
+        return self._rank(client, self._clients[client].waiting[-1][1])
+
+    def push(self, job: J, client: str, *, account: str = "", priority: bool = False) -> J | None:
+        """Queue a job; returns a job it pushed out (to refuse), or raises :class:`QueueFull`.
+
+        ``account``: the username a login is for ("" for anything else).
+        """
         if priority:
             if len(self._priority) >= self._max_priority:
                 raise QueueFull
@@ -79,20 +96,20 @@ class FairQueue(Generic[J]):
             raise QueueFull
         evicted = None
         if self._waiting >= self._max_waiting:
-            evicted = self._evict_for(client)
-        self._clients.setdefault(client, _Client()).waiting.append(job)
+            evicted = self._evict_for(self._rank(client, account))
+        self._clients.setdefault(client, _Client()).waiting.append((job, account))
         self._waiting += 1
         return evicted
 
-    def _evict_for(self, client: str) -> J:
-        """Make room for ``client`` by dropping the newest job of the last client in line."""
+    def _evict_for(self, rank: int) -> J:
+        """Make room for a job of ``rank`` by dropping the newest job of the last in line."""
         if not self._clients:
             raise QueueFull
-        last = max(self._clients, key=self._rank)
-        if self._rank(last) <= self._rank(client):
+        last = max(self._clients, key=self._last_rank)
+        if self._last_rank(last) <= rank:
             raise QueueFull  # the newcomer would not be served sooner than anyone waiting
         queue = self._clients[last]
-        job = queue.waiting.pop()
+        job, _ = queue.waiting.pop()
         if not queue.waiting:
             del self._clients[last]
         self._waiting -= 1
@@ -104,13 +121,13 @@ class FairQueue(Generic[J]):
             return self._priority.popleft()
         if not self._clients:
             return None
-        client = min(self._clients, key=self._rank)
+        client = min(self._clients, key=self._next_rank)
         queue = self._clients[client]
-        job = queue.waiting.popleft()
+        job, account = queue.waiting.popleft()
         if not queue.waiting:
             del self._clients[client]
         self._waiting -= 1
-        self._mark_served(client)
+        self._mark_served(client, account)
         return job
 
     def remove(self, job: J) -> bool:
@@ -119,16 +136,25 @@ class FairQueue(Generic[J]):
             self._priority.remove(job)
             return True
         for client, queue in list(self._clients.items()):
-            if job in queue.waiting:
-                queue.waiting.remove(job)
+            entry = next((entry for entry in queue.waiting if entry[0] == job), None)
+            if entry is not None:
+                queue.waiting.remove(entry)
                 if not queue.waiting:
                     del self._clients[client]
                 self._waiting -= 1
                 return True
         return False
 
-    def _mark_served(self, client: str) -> None:
-        self._served[client] = next(self._turns)
-        self._served.move_to_end(client)
-        if len(self._served) > MAX_REMEMBERED:
-            self._served.popitem(last=False)
+    def _mark_served(self, client: str, account: str) -> None:
+        turn = next(self._turns)
+        _remember(self._served, client, turn)
+        if account:
+            _remember(self._accounts, account, turn)
+
+
+def _remember(served: OrderedDict[str, int], key: str, turn: int) -> None:
+    """Note a turn; the longest-ago ones are forgotten past a bound (they rank as new)."""
+    served[key] = turn
+    served.move_to_end(key)
+    if len(served) > MAX_REMEMBERED:
+        served.popitem(last=False)

@@ -89,7 +89,10 @@ class LoginService:
         if len(username) <= MAX_LOGIN_FIELD:
             user = await self._db.run(store.get_user, username)
         stored = user.password_hash if user else None
-        ok = await self._hasher.verify(password, stored, client=client, priority=trusted)
+        account = lookup_key(username)[:MAX_USERNAME_KEY]
+        ok = await self._hasher.verify(
+            password, stored, client=client, account=account, priority=trusted
+        )
         if not ok or user is None:
             return None
         if self._hasher.needs_rehash(user.password_hash):

@@ -144,22 +144,26 @@ class PasswordHasher:
         self._running = 0
         self._queue: FairQueue[asyncio.Future[None]] = FairQueue()
 
-    async def _run(self, func: Callable[[], T], client: str, priority: bool) -> T:
+    async def _run(
+        self, func: Callable[[], T], client: str, priority: bool, account: str = ""
+    ) -> T:
         loop = asyncio.get_running_loop()
         if self._running < self._workers and not self._queue:
             self._running += 1
         else:
-            await self._wait_for_turn(loop.create_future(), client, priority)
+            await self._wait_for_turn(loop.create_future(), client, priority, account)
         try:
             return await loop.run_in_executor(self._executor, func)
         finally:
             self._release()
 
     async def _wait_for_turn(
-        self, ticket: asyncio.Future[None], client: str, priority: bool
+        self, ticket: asyncio.Future[None], client: str, priority: bool, account: str
     ) -> None:
         try:
-            evicted = self._queue.push(ticket, client_key(client), priority=priority)
+            evicted = self._queue.push(
+                ticket, client_key(client), account=account, priority=priority
+            )
         except QueueFull:
             raise _busy() from None
         if evicted is not None and not evicted.done():
@@ -189,11 +193,21 @@ class PasswordHasher:
         return await self._run(partial(hash_password, password, self.rounds), client, priority)
 
     async def verify(
-        self, password: str, stored: str | None, *, client: str = "", priority: bool = False
+        self,
+        password: str,
+        stored: str | None,
+        *,
+        client: str = "",
+        account: str = "",
+        priority: bool = False,
     ) -> bool:
-        """Verify off the event loop; ``None`` (unknown user) checks a dummy hash and fails."""
+        """Verify off the event loop; ``None`` (unknown user) checks a dummy hash and fails.
+
+        ``account``: the username's lookup key, which shares turns like the client's address
+        (see core.hashing); known or not, it is queued alike.
+        """
         check = partial(verify_password, password, stored or _DUMMY_HASH)
-        ok = await self._run(check, client, priority)
+        ok = await self._run(check, client, priority, account)
         return ok and stored is not None
 
     def needs_rehash(self, stored: str) -> bool:
