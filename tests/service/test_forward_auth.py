@@ -406,3 +406,58 @@ async def test_cookie_is_not_refreshed_early(start_service: ServiceFactory) -> N
     response = await forward_auth(service, cookie(token))
     await assert_identity(response, "viewer", "viewer")
     assert response.headers.getall("Set-Cookie", []) == []
+
+
+CROSS_SITE_CASES = [
+    # (headers of the browser's request, as the proxy passes them along; refused?)
+    ({"Origin": "https://evil.example.com"}, True),
+    ({"Origin": "null"}, True),
+    ({"Origin": "http://[::1"}, True),  # not even a URL
+    ({"Sec-Fetch-Site": "cross-site"}, True),
+    ({"Origin": "https://evil.example.com", "Sec-Fetch-Site": "same-site"}, True),
+    ({"Origin": "https://cam.example.com", "X-Forwarded-Host": "cam.example.com"}, False),
+    ({"Sec-Fetch-Site": "same-origin"}, False),
+    ({}, False),  # no Origin: not a browser's cross-site form or fetch
+]
+
+
+@pytest.mark.parametrize(("sent", "refused"), CROSS_SITE_CASES)
+@pytest.mark.parametrize("ask", ["X-Forwarded-Method", "X-Original-Method"])
+async def test_a_cookie_s_unsafe_request_from_another_site_is_refused(
+    service: Service, tokens: dict[str, str], ask: str, sent: dict[str, str], refused: bool
+) -> None:
+    headers = {**cookie(tokens["admin"]), ask: "POST", "X-Forwarded-Uri": "/api/config", **sent}
+    for _ in range(2):  # and the same again, which a remembered answer may serve
+        response = await forward_auth(service, headers)
+        if refused:
+            assert response.status == 403, await response.text()
+            assert (await response.json())["code"] == "cross_site"
+        else:
+            await assert_identity(response, "admin", "admin")
+
+
+async def test_a_remembered_allow_is_not_served_to_another_site(
+    service: Service, tokens: dict[str, str]
+) -> None:
+    asked = {**cookie(tokens["admin"]), "X-Forwarded-Method": "POST", "X-Forwarded-Uri": "/x"}
+    for _ in range(2):
+        await assert_identity(await forward_auth(service, asked), "admin", "admin")
+    evil = {**asked, "Origin": "https://evil.example.com"}
+    assert (await forward_auth(service, evil)).status == 403
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "OPTIONS"])
+async def test_a_safe_request_from_another_site_passes(
+    service: Service, tokens: dict[str, str], method: str
+) -> None:
+    headers = {**cookie(tokens["viewer"]), "X-Forwarded-Method": method}
+    response = await forward_auth(service, {**headers, "Origin": "https://elsewhere.example"})
+    await assert_identity(response, "viewer", "viewer")
+
+
+async def test_a_bearer_token_from_another_site_is_not_a_browser_s(
+    service: Service, tokens: dict[str, str]
+) -> None:
+    headers = {**bearer(tokens["admin"]), "X-Forwarded-Method": "POST"}
+    response = await forward_auth(service, {**headers, "Origin": "https://elsewhere.example"})
+    await assert_identity(response, "admin", "admin")

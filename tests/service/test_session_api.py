@@ -400,7 +400,7 @@ async def test_cross_site_login_is_refused(service: Service) -> None:
             "/api/auth/status",
             {
                 "auth_enabled": True,
-                "login_url": "/login",
+                "login_url": "/camauth/login",
                 "logout_url": None,
                 "homeassistant_login": False,
                 "version": VERSION,

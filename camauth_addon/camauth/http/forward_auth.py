@@ -16,11 +16,14 @@ from dataclasses import dataclass
 from aiohttp import web
 from multidict import CIMultiDict, istr  # aiohttp's own header types
 
+from ..const import SAFE_METHODS
 from ..core.authn import Authenticated
 from ..core.identity import Credential, Identity
 from ..core.paths import TargetMemo, UnjudgeablePath, split_target
 from ..core.policy import ALLOW, Decision, Target, decide
 from ..core.redirects import safe_return_path
+from ..errors import Forbidden
+from .access import check_same_origin
 from .app_keys import SERVICES, SETTINGS
 from .client_ip import peer_is_trusted
 from .context import context
@@ -232,6 +235,21 @@ def _allowed(identity: Identity) -> web.Response:
     return web.Response(status=200, headers=identity_headers(identity))
 
 
+def _cross_site(request: web.Request) -> web.Response | None:
+    """403 for a cookie's unsafe request that another site's page made (CSRF), else None.
+
+    The same rule as for CamAuth's own API (``access.check_same_origin``): the proxy passes
+    the browser's ``Origin`` and ``Sec-Fetch-Site`` along with the request it asks about.
+    """
+    if context(request).source != "cookie" or original_methods(request) <= SAFE_METHODS:
+        return None
+    try:
+        check_same_origin(request)
+    except Forbidden as err:
+        return _forbidden(err.message, err.key)
+    return None
+
+
 def _decide(request: web.Request) -> web.Response:
     ctx = context(request)
     identity = ctx.identity or ctx.webhook
@@ -247,7 +265,7 @@ def _decide(request: web.Request) -> web.Response:
         return _unauthorized(request)
     if not decision.allowed:
         return _forbidden(decision.reason, decision.key)
-    return _allowed(identity)
+    return _cross_site(request) or _allowed(identity)
 
 
 def decide_forward_auth(request: web.Request) -> web.Response:

@@ -11,7 +11,7 @@ from typing import cast
 from aiohttp import hdrs, http_parser, web
 from aiohttp.typedefs import Middleware
 from aiohttp.web_urldispatcher import UrlMappingMatchInfo
-from multidict import CIMultiDict
+from multidict import CIMultiDict, istr
 
 from ..const import RESERVED_PREFIX, ROLE_ADMIN
 from ..core.identity import SOURCE_DISABLED, SOURCE_PROXY, Identity
@@ -79,7 +79,9 @@ class Gateway:
         self.warnings = services.warnings
         self.clients = ClientResolver(settings.auth.trusted_proxies)
         sso = tuple(name for name in settings.proxy.header_map.values() if name)
-        self.allowed = AllowedMemo((*CREDENTIAL_HEADERS, *sso, SECRET_HEADER))
+        # The cross-site check of a cookie's unsafe request reads where the request came from.
+        origin = (hdrs.ORIGIN, istr("Sec-Fetch-Site"), hdrs.HOST, hdrs.X_FORWARDED_HOST)
+        self.allowed = AllowedMemo((*CREDENTIAL_HEADERS, *sso, SECRET_HEADER, *origin))
 
     def _vouched(self, request: web.Request, ctx: RequestContext) -> Identity | None:
         """The SSO proxy's user, if a trusted proxy vouches for one (see http/sso.py)."""

@@ -134,7 +134,10 @@ AUTH_STATUS = shape(
     "AuthStatus",
     {
         vol.Required("auth_enabled", description="Whether `auth.enabled` is on."): bool,
-        vol.Required("login_url", description="Where the login page is."): str,
+        vol.Required(
+            "login_url",
+            description="Where the login page is: `auth.login_url`, else `/camauth/login`.",
+        ): str,
         vol.Required(
             "logout_url", description="`proxy.logout_url`, or null when none is set."
         ): vol.Any(None, str),
@@ -148,7 +151,7 @@ AUTH_STATUS = shape(
     "Whether authentication is on, and where to log in and out.",
     example={
         "auth_enabled": True,
-        "login_url": "/login",
+        "login_url": "/camauth/login",
         "logout_url": None,
         "homeassistant_login": False,
         "version": VERSION,

@@ -6,8 +6,9 @@ from importlib import resources
 
 from aiohttp import web
 
-from ...const import LOGIN_PATH, VERSION
+from ...const import VERSION
 from ..app_keys import SERVICES, SETTINGS
+from ..navigation import login_page
 
 
 async def health(request: web.Request) -> web.Response:
@@ -26,7 +27,7 @@ async def auth_status(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "auth_enabled": settings.auth.enabled,
-            "login_url": LOGIN_PATH,
+            "login_url": login_page(request),  # where forward-auth sends browsers
             "logout_url": settings.proxy.logout_url or None,
             "homeassistant_login": request.app[SERVICES].logins.home_assistant is not None,
             "version": VERSION,
