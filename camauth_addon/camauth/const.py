@@ -2,7 +2,7 @@
 
 from typing import Final
 
-VERSION: Final = "0.1.0"
+VERSION: Final = "0.2.0"
 
 COOKIE_NAME: Final = "camauth_token"
 DEVICE_COOKIE: Final = "camauth_device"

@@ -91,7 +91,7 @@ async def test_entities_at_start(
         "CamAuth",
         dr.DeviceEntryType.SERVICE,
     )
-    assert service.sw_version == "0.1.0"
+    assert service.sw_version == "0.2.0"
     viewer = device_registry.async_get_device({(DOMAIN, f"{instance_id}_user_viewer")})
     assert viewer is not None
     assert viewer.via_device_id == service.id
