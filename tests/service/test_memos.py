@@ -13,6 +13,7 @@ import pytest
 
 from camauth.core import authn
 from camauth.core.identity import Credential
+from camauth.core.memo import Remembered
 from camauth.core.roles import parse_role
 from camauth.errors import BadRequest
 from camauth.http import client_ip, credentials, middlewares
@@ -222,16 +223,16 @@ COOKIE_HEADERS = [
 
 
 def test_the_cookie_memo_reads_as_session_cookie_does() -> None:
-    memo = credentials._CookieMemo(size=4, longest=100)
+    memo = Remembered(credentials._session_credential, size=4, longest=100)
     for _ in range(2):
         for header in COOKIE_HEADERS:
             try:
                 expected = session_cookie(header) or None
             except BadRequest:
                 with pytest.raises(BadRequest, match="Duplicate session cookie"):
-                    memo.credential(header)
+                    memo(header)
                 continue
-            found = memo.credential(header)
+            found = memo(header)
             assert (found.token if found else None) == expected
             assert found is None or found.source == "cookie"
             assert len(memo._memo) <= 4

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from camauth.core.memo import Remembered
 from camauth.core.paths import (
-    TargetMemo,
     UnjudgeablePath,
     canonical_path,
     canonical_path_by_steps,
@@ -118,15 +118,15 @@ def test_a_fragment_in_the_path_is_refused() -> None:
 
 
 def test_the_target_memo_answers_and_refuses_as_canonical_target() -> None:
-    memo = TargetMemo(size=8, longest=64)
+    memo = Remembered(canonical_target, size=8, longest=64)
     for _ in range(2):  # decided, then remembered (refusals included)
         for raw, canonical in CANONICAL:
-            assert memo.canonical_target(raw) == (canonical, "")
+            assert memo(raw) == (canonical, "")
         for raw in REFUSED:
             if not raw:
                 continue
             with pytest.raises(UnjudgeablePath) as refused:
-                memo.canonical_target(raw)
+                memo(raw)
             with pytest.raises(UnjudgeablePath) as direct:
                 canonical_target(raw)
             assert (refused.value.message, refused.value.key) == (
@@ -135,7 +135,7 @@ def test_the_target_memo_answers_and_refuses_as_canonical_target() -> None:
             )
         assert len(memo._memo) <= 8
     long = "/cams/" + "a" * 100
-    assert memo.canonical_target(long) == (long, "")
+    assert memo(long) == (long, "")
     assert long not in memo._memo
 
 

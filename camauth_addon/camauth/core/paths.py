@@ -141,38 +141,6 @@ def canonical_target(target: str) -> tuple[str, str]:
     return canonical_path(path or "/"), query
 
 
-class TargetMemo:
-    """:func:`canonical_target` with a bounded memory of recent answers, refusals included.
-
-    A reverse proxy asks about the same few paths again and again (every camera request
-    names its path in ``X-Forwarded-Uri``), so their canonical forms are remembered; long
-    values are judged each time and never remembered, and the memo is forgotten all at once
-    when it is full, so what it holds stays small.
-    """
-
-    def __init__(self, size: int = 1024, longest: int = 512) -> None:
-        """Remember up to ``size`` answers for values of at most ``longest`` characters."""
-        self._size = size
-        self._longest = longest
-        self._memo: dict[str, tuple[str, str] | UnjudgeablePath] = {}
-
-    def canonical_target(self, target: str) -> tuple[str, str]:
-        """The same answer as :func:`canonical_target`: the target, or the same refusal."""
-        found = self._memo.get(target)
-        if found is None:
-            try:
-                found = canonical_target(target)
-            except UnjudgeablePath as err:
-                found = err
-            if len(target) <= self._longest:
-                if len(self._memo) >= self._size:
-                    self._memo.clear()
-                self._memo[target] = found
-        if isinstance(found, UnjudgeablePath):
-            raise UnjudgeablePath(found.message, key=found.key)
-        return found
-
-
 def is_canonical(path: str) -> bool:
     """Whether a path is already in canonical form."""
     try:

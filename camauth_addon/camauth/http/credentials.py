@@ -7,6 +7,7 @@ from multidict import istr  # aiohttp's own header-name type
 
 from ..const import API_KEY_HEADER, COOKIE_NAME
 from ..core.identity import Credential
+from ..core.memo import Remembered
 from ..errors import BadRequest
 
 # The headers a credential is read from: case-insensitive names, folded once (cheaper look-ups).
@@ -37,7 +38,7 @@ def read_credential(request: web.Request) -> Credential | None:
     if api_key is not None:
         return Credential(api_key, "api_key") if api_key.strip() else None
     header = _single(request, hdrs.COOKIE)
-    return None if header is None else _COOKIES.credential(header)
+    return None if header is None else _COOKIES(header)
 
 
 def session_cookie(header: str, name: str = COOKIE_NAME) -> str | None:
@@ -56,33 +57,10 @@ def session_cookie(header: str, name: str = COOKIE_NAME) -> str | None:
     return found
 
 
-class _CookieMemo:
-    """The session cookie credential of recent Cookie headers (a browser sends the same one).
-
-    Bounded: at most ``size`` headers of at most ``longest`` characters, forgotten all at once.
-    """
-
-    def __init__(self, size: int = 1024, longest: int = 2048) -> None:
-        self._size = size
-        self._longest = longest
-        self._memo: dict[str, Credential | BadRequest | None] = {}
-
-    def credential(self, header: str) -> Credential | None:
-        """The session cookie of a Cookie header, as :func:`session_cookie` reads it."""
-        found = self._memo.get(header, self)
-        if found is self:
-            try:
-                cookie = session_cookie(header)
-                found = Credential(cookie, "cookie") if cookie else None
-            except BadRequest as err:
-                found = err
-            if len(header) <= self._longest:
-                if len(self._memo) >= self._size:
-                    self._memo.clear()
-                self._memo[header] = found
-        if isinstance(found, BadRequest):
-            raise BadRequest(found.message, key=found.key)
-        return found if isinstance(found, Credential) else None
+def _session_credential(header: str) -> Credential | None:
+    cookie = session_cookie(header)
+    return Credential(cookie, "cookie") if cookie else None
 
 
-_COOKIES = _CookieMemo()
+# A browser sends the same Cookie header with every request: its credential is remembered.
+_COOKIES = Remembered(_session_credential, longest=2048)

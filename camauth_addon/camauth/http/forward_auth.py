@@ -19,7 +19,8 @@ from multidict import CIMultiDict, istr  # aiohttp's own header types
 from ..const import SAFE_METHODS
 from ..core.authn import Authenticated
 from ..core.identity import Credential, Identity
-from ..core.paths import TargetMemo, UnjudgeablePath, split_target
+from ..core.memo import Remembered
+from ..core.paths import UnjudgeablePath, canonical_target, split_target
 from ..core.policy import ALLOW, Decision, Target, decide
 from ..core.redirects import safe_return_path
 from ..errors import Forbidden
@@ -43,7 +44,7 @@ FORWARD_AUTH_PATHS = frozenset({FORWARD_AUTH_PATH, "/camauth" + FORWARD_AUTH_PAT
 # Headers that describe the proxied request: believed only from a trusted proxy.
 _FORWARDING = (*_METHOD_HEADERS, *_URI_HEADERS)
 # Proxies name the same few paths again and again: their canonical forms are remembered.
-_TARGETS = TargetMemo()
+_TARGETS = Remembered(canonical_target)
 
 
 def original_methods(request: web.Request) -> set[str]:
@@ -76,7 +77,7 @@ def original_targets(request: web.Request) -> frozenset[tuple[str, str]] | None:
     if not values:
         return _ROOT
     try:
-        return frozenset([_TARGETS.canonical_target(value) for value in values])
+        return frozenset([_TARGETS(value) for value in values])
     except UnjudgeablePath:
         return None
 
