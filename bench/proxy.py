@@ -25,7 +25,7 @@ from typing import Any
 from .loadgen import LoadGenerator, make_generator
 from .model import JSON_BODY, Result, Scenario
 from .nginx import Nginx, rss_kb, start_nginx
-from .processes import HOST, Headers, Pinning, http_call, proc_status_kb
+from .processes import HOST, Headers, Pinning, cpu_seconds, http_call, proc_status_kb
 from .proxy_report import ProxyReport, as_json, render
 from .servers import (
     COOKIE_NAME,
@@ -64,6 +64,7 @@ class ProxyMeasurements:
     """Everything measured, by front end key."""
 
     rounds: list[dict[str, Result]] = field(default_factory=list)
+    cpu_us: list[dict[str, dict[str, float]]] = field(default_factory=list)  # per round, front
     mib_s: dict[str, float] = field(default_factory=dict)
     idle_kb: dict[str, int | None] = field(default_factory=dict)
     after_kb: dict[str, int | None] = field(default_factory=dict)
@@ -120,25 +121,42 @@ def check_answers(fronts: list[Front]) -> None:
             raise RuntimeError(f"{front.label} answered {status}: {raw[:200]!r}")
 
 
+def cpu_of(groups: dict[str, tuple[int, ...]]) -> dict[str, float]:
+    """The CPU seconds each group of processes has used so far."""
+    return {name: sum(cpu_seconds(pid) or 0.0 for pid in pids) for name, pids in groups.items()}
+
+
 def measure_small(
-    gen: LoadGenerator, fronts: list[Front], connections: int, duration: float, rounds: int
-) -> list[dict[str, Result]]:
-    """Each round: every front end one after the other (ratios are taken within a round)."""
-    scenarios = [small_scenario(front, connections) for front in fronts]
+    gen: LoadGenerator,
+    fronts: list[Front],
+    groups: dict[str, tuple[int, ...]],
+    args: argparse.Namespace,
+    into: ProxyMeasurements,
+) -> None:
+    """Each round: every front end one after the other (ratios are taken within a round).
+
+    Besides wrk's figures, the CPU time per answered request of each server process
+    (``groups``: CamAuth, nginx, the upstream) shows where a request's time goes.
+    """
+    scenarios = [small_scenario(front, args.connections) for front in fronts]
     for scenario in scenarios:
         gen.measure(scenario, WARMUP)
-    measured: list[dict[str, Result]] = []
-    for number in range(rounds):
-        results = {}
+    for number in range(args.rounds):
+        results, cpu = {}, {}
         for scenario in scenarios:
             print(f"  round {number + 1}: {scenario.label} ...", file=sys.stderr, flush=True)
-            result, _ = gen.measure(scenario, duration)
-            result.status_after = http_call(scenario.port, "GET", "/small", None, scenario.headers)[
-                0
-            ]
+            before = cpu_of(groups)
+            result, _ = gen.measure(scenario, args.duration)
+            after = cpu_of(groups)
+            answered = max(1, result.requests)
+            cpu[scenario.key] = {
+                name: (after[name] - before[name]) / answered * 1e6 for name in groups
+            }
+            status, _, _ = http_call(scenario.port, "GET", "/small", None, scenario.headers)
+            result.status_after = status
             results[scenario.key] = result
-        measured.append(results)
-    return measured
+        into.rounds.append(results)
+        into.cpu_us.append(cpu)
 
 
 def measure_streams(fronts: list[Front], args: argparse.Namespace, into: ProxyMeasurements) -> None:
@@ -177,7 +195,12 @@ def run_proxy_bench(args: argparse.Namespace) -> ProxyReport:
         check_answers(fronts)
         print(f"Measuring with {gen.name}:", file=sys.stderr)
         measured = ProxyMeasurements()
-        measured.rounds = measure_small(gen, fronts, args.connections, args.duration, args.rounds)
+        groups = {
+            "CamAuth": (camauth.proc.pid,),
+            "nginx": tuple(nginx.pids()),
+            "upstream": (upstream.proc.pid,),
+        }
+        measure_small(gen, fronts, groups, args, measured)
         measure_streams(fronts, args, measured)
         camauth_peak = proc_status_kb(camauth.proc.pid, "VmHWM")
         return ProxyReport(
@@ -212,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--downloads", type=int, default=3, help="large downloads; the best counts")
     parser.add_argument("--slow-clients", type=int, default=200, help="concurrent slow readers")
     parser.add_argument(
-        "--slow-seconds", type=float, default=10.0, help="how long the slow clients read"
+        "--slow-seconds", type=float, default=30.0, help="how long the slow clients read"
     )
     parser.add_argument("--json", action="store_true", help="also print the results as JSON")
     parser.add_argument("--no-wrk", action="store_true", help="use the in-process load generator")

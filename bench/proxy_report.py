@@ -31,6 +31,8 @@ NOTES = (
     "auth_request, CamAuth answers nginx too: its memory is not counted there). Peak = the",
     "highest of the readings taken every 0.1 s while every slow client reads 4 KiB each 100 ms;",
     "after = once they are gone. All processes but the load generator share CPU 0.",
+    "CPU us/req = each server process's CPU time (all threads, /proc/PID/stat) per answered",
+    "small GET, in the round shown: CamAuth, nginx (master and worker), the upstream.",
 )
 
 
@@ -62,14 +64,24 @@ class ProxyReport:
         found = self.ratios(key, reference)
         return statistics.median(found) if found else 0.0
 
-    def typical(self, key: str) -> Result:
-        """The result of the round with the median ratio (the reference: median req/s)."""
-        runs = [results[key] for results in self.measured.rounds if key in results]
+    def typical_round(self, key: str) -> int:
+        """The round with the median ratio (for the reference: with the median req/s)."""
+        rounds = self.measured.rounds
         if key == WITH_AUTH:
-            return sorted(runs, key=lambda run: run.rps)[len(runs) // 2]
-        ratios = self.ratios(key)
-        order = sorted(range(len(runs)), key=lambda number: ratios[number])
-        return runs[order[len(order) // 2]]
+            order = sorted(range(len(rounds)), key=lambda number: rounds[number][key].rps)
+        else:
+            ratios = self.ratios(key)
+            order = sorted(range(len(rounds)), key=lambda number: ratios[number])
+        return order[len(order) // 2]
+
+    def typical(self, key: str) -> Result:
+        """The small GETs' result of the typical round."""
+        return self.measured.rounds[self.typical_round(key)][key]
+
+    def cpu_us(self, key: str) -> dict[str, float]:
+        """CPU time per answered request of each server process, in the typical round."""
+        cpu = self.measured.cpu_us
+        return cpu[self.typical_round(key)].get(key, {}) if cpu else {}
 
     def stream_ratio(self, key: str, reference: str = WITH_AUTH) -> float:
         """Large-download MiB/s over the reference's."""
@@ -160,7 +172,10 @@ def _check_lines(checks: list[Check]) -> list[str]:
 def _small_rows(report: ProxyReport) -> list[str]:
     head = f"{'Small GETs (GET /small)':<34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}"
     head += f" {'x auth':>6} {'range':>9} {'status':>6} {'bad':>4}"
-    lines = [head, "-" * len(head)]
+    groups = list(report.cpu_us(CAMAUTH)) if report.measured.cpu_us else []
+    head += "".join(f" {name:>8}" for name in groups)
+    over = f"{'CPU us/req:':>{len(head) - 9 * len(groups)}}" if groups else ""
+    lines = [over, head, "-" * len(head)] if over else [head, "-" * len(head)]
     for key, label in report.labels.items():
         result = report.typical(key)
         ratio = report.ratio(key) if key != WITH_AUTH else 1.0
@@ -169,6 +184,7 @@ def _small_rows(report: ProxyReport) -> list[str]:
             f"{label:<34} {result.rps:>9.1f} {result.p50_ms:>8.2f} {result.p99_ms:>8.2f}"
             f" {ratio:>6.2f} {spread:>9} {result.status_after:>6}"
             f" {result.errors + result.unexpected:>4}"
+            + "".join(f" {report.cpu_us(key).get(name, 0.0):>8.0f}" for name in groups)
         )
     return lines
 
@@ -228,6 +244,7 @@ def as_json(report: ProxyReport) -> dict[str, Any]:
         fronts[key] = {
             "label": label,
             "small": dataclasses.asdict(report.typical(key)),
+            "small_cpu_us_per_request": report.cpu_us(key),
             "small_ratio_to_nginx_auth": report.ratio(key),
             "small_ratios_to_nginx_auth": report.ratios(key),
             "large_mib_s": measured.mib_s.get(key),
