@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .model import Result
-from .report import Check, verdict
+from .report import FALLBACK_NOTE, Check, verdict
 
 if TYPE_CHECKING:
     from .proxy import ProxyMeasurements
@@ -232,6 +232,8 @@ def render(report: ProxyReport) -> str:
         "",
         *NOTES,
     ]
+    if report.load_generator != "wrk":
+        lines.append(FALLBACK_NOTE)
     return "\n".join(lines)
 
 
