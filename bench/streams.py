@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import http.client
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -68,7 +69,7 @@ class SlowRun:
         return max(first, default=0), max(second, default=0)
 
 
-Stream = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+Stream = tuple[asyncio.StreamReader, asyncio.StreamWriter, int]  # and the body's length
 
 
 async def _ask(port: int, path: str, headers: Headers, run: SlowRun) -> Stream | None:
@@ -89,7 +90,8 @@ async def _ask(port: int, path: str, headers: Headers, run: SlowRun) -> Stream |
         await _close(writer)
         return None
     run.started += 1
-    return reader, writer
+    length = re.search(rb"\r\ncontent-length:\s*(\d+)", head, re.IGNORECASE)
+    return reader, writer, int(length.group(1)) if length else -1
 
 
 async def _close(writer: asyncio.StreamWriter) -> None:
@@ -99,16 +101,20 @@ async def _close(writer: asyncio.StreamWriter) -> None:
 
 
 async def _read_slowly(stream: Stream, seconds: float, run: SlowRun) -> None:
-    """Read 4 KiB every 100 ms for ``seconds``; a stream that ends early counts as failed."""
-    reader, writer = stream
+    """Read 4 KiB every 100 ms for ``seconds``; a stream cut short counts as failed."""
+    reader, writer, length = stream
     until = time.monotonic() + seconds
+    got = 0
     try:
         while time.monotonic() < until:
             data = await asyncio.wait_for(reader.read(SLOW_READ), REQUEST_TIMEOUT)
             if not data:
-                run.failed += 1  # cut off before the end of the run
+                run.failed += 1  # cut off before its end
                 return
+            got += len(data)
             run.received += len(data)
+            if got == length:
+                return  # all of it (no end of file follows: the connection is kept alive)
             await asyncio.sleep(SLOW_PAUSE)
     except (OSError, TimeoutError):
         run.failed += 1
