@@ -16,4 +16,9 @@ Modules, one job each: ``processes`` (pinning, plain HTTP, /proc figures), ``ser
 (wrk and the in-process fallback), ``scenarios`` (what is measured, in which order),
 ``flood`` (the owner's logins during a botnet's flood), ``report`` (targets, verdicts, the
 table), ``cli`` (the command line).
+
+``script/bench proxy [options]`` is the built-in proxy's benchmark (issue 12.8): ``proxy``
+(the run and its command line), ``upstream`` (the bare camera UI behind the front ends),
+``nginx`` (nginx with and without ``auth_request``), ``streams`` (one fast download, many
+slow readers), ``proxy_report`` (the report and its targets).
 """

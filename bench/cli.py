@@ -13,6 +13,7 @@ from pathlib import Path
 from .flood import FLOOD_RATE, NEW_DEVICE_GIVE_UP, run_flood
 from .loadgen import make_generator
 from .processes import Pinning
+from .proxy import main as proxy_main
 from .report import (
     Check,
     Report,
@@ -93,7 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``script/bench`` and ``python -m bench``."""
+    """Entry point of ``script/bench`` and ``python -m bench``; ``proxy`` first: bench.proxy."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["proxy"]:
+        return proxy_main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.bare_server:
         run_bare_server(args.bare_server)

@@ -79,10 +79,20 @@ def _wait_healthy(proc: subprocess.Popen[bytes], port: int, path: str, log: Path
 
 
 def spawn(
-    stack: contextlib.ExitStack, name: str, argv: list[str], health: str, log: Path, pin: Pinning
+    stack: contextlib.ExitStack,
+    name: str,
+    argv: list[str],
+    health: str,
+    log: Path,
+    pin: Pinning,
+    port: int | None = None,
 ) -> Server:
-    """Start a server on CPU 0; it is stopped when ``stack`` closes (or fails to start)."""
-    port = free_port()
+    """Start a server on CPU 0; it is stopped when ``stack`` closes (or fails to start).
+
+    ``{port}`` in ``argv`` becomes a free port, or ``port`` when the server's own
+    configuration already names it (nginx's); the health check asks that port.
+    """
+    port = port or free_port()
     argv = [arg.replace("{port}", str(port)) for arg in argv]
     # The bare server is this package: it must be importable whatever the current directory.
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
@@ -115,13 +125,18 @@ def camauth_argv(data_dir: Path) -> list[str]:
 
 
 def spawn_camauth(
-    stack: contextlib.ExitStack, name: str, data_dir: Path, options: dict[str, Any], pin: Pinning
+    stack: contextlib.ExitStack,
+    name: str,
+    data_dir: Path,
+    options: dict[str, Any],
+    pin: Pinning,
+    health: str = "/api/health",
 ) -> Server:
     """Start CamAuth with these options on a fresh or existing data directory."""
     data_dir.mkdir(mode=0o700, exist_ok=True)
     (data_dir / "options.json").write_text(json.dumps(options), encoding="utf-8")
     log = data_dir.parent / f"{name}.log"
-    return spawn(stack, name, camauth_argv(data_dir), "/api/health", log, pin)
+    return spawn(stack, name, camauth_argv(data_dir), health, log, pin)
 
 
 def banner_password(log: Path) -> str:
