@@ -98,18 +98,13 @@ class GatewayRunner(web.AppRunner):
 
     Every camera request comes through forward-auth, so the server hands it to the gateway
     before aiohttp's routing and middleware machinery. Without this runner (a plain
-    ``AppRunner``), or with upstreams (whose paths the middleware tells apart), the gateway
-    middleware answers forward-auth the same way, only slower.
+    ``AppRunner``) the gateway middleware answers the same way, only slower.
     """
 
     async def _make_server(self) -> Server:
         server = await super()._make_server()
         gateway = self.app.get(GATEWAY)
-        if (
-            gateway is not None
-            and not gateway.settings.upstreams
-            and parser_rejects_control_characters()
-        ):
+        if gateway is not None and parser_rejects_control_characters():
             server.request_handler = front_door(gateway, self.app, server.request_handler)
         return server
 

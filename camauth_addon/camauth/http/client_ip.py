@@ -12,6 +12,7 @@ answers; an answer depends only on the peer, the header and the trusted networks
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable, Sequence
 
@@ -27,6 +28,7 @@ MEMO_SIZE = 4096  # answers remembered (then forgotten all at once)
 MEMO_HEADER = 256  # longer X-Forwarded-For values are resolved each time, never remembered
 
 
+@functools.lru_cache(maxsize=4096)  # peers and hops repeat; parsing one costs microseconds
 def parse_address(value: str) -> IPAddress | None:
     """An address from a hop or peer: ports, brackets and zone ids dropped; v4-mapped as v4."""
     text = value.strip()

@@ -16,6 +16,7 @@ from multidict import CIMultiDict, istr
 from ..const import RESERVED_PREFIX, ROLE_ADMIN
 from ..core.identity import SOURCE_DISABLED, SOURCE_PROXY, Identity
 from ..core.services import Services
+from ..core.upstreams import Upstream
 from ..errors import BadRequest, CamAuthError, TooManyRequests, Unauthorized
 from ..options import Settings
 from .access import Handler, check_same_origin, needs_same_origin
@@ -187,6 +188,13 @@ class Gateway:
             return None
         return entry.headers.copy()
 
+    async def proxied(self, request: web.Request, upstream: Upstream) -> web.StreamResponse:
+        """A request for a camera UI: identify, then the proxy judges it and passes it on."""
+        ctx = self.context(request)
+        response = await _render_errors(request, functools.partial(proxy, upstream=upstream))
+        await renew_session_cookie(request, ctx, response)
+        return response
+
     async def refuse_login(self, request: web.Request) -> web.StreamResponse | None:
         """A login from a client over its limit: 429 before routing, else None.
 
@@ -220,17 +228,14 @@ def gateway_middleware(gateway: Gateway) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         upstream = upstream_of(request)
-        if upstream is None and request.path in FORWARD_AUTH_PATHS:
+        if upstream is not None:  # a camera UI's: the proxy judges it, and answers every refusal
+            return await gateway.proxied(request, upstream)
+        if request.path in FORWARD_AUTH_PATHS:
             return await gateway.forward_auth(request)
         ctx = gateway.context(request)
-        if upstream is not None:  # a camera UI's: the proxy judges it, and answers every refusal
-            response: web.StreamResponse = await _render_errors(
-                request, functools.partial(proxy, upstream=upstream)
-            )
-        else:
-            response = await _render_errors(request, handler)
-            if not response.prepared:
-                add_security_headers(request, response)
+        response = await _render_errors(request, handler)
+        if not response.prepared:
+            add_security_headers(request, response)
         await renew_session_cookie(request, ctx, response)
         return response
 
@@ -256,29 +261,36 @@ def _front_routes(app: web.Application) -> dict[str, UrlMappingMatchInfo]:
 
 
 def front_door(gateway: Gateway, app: web.Application, app_handler: ServerHandler) -> ServerHandler:
-    """The server's request handler: forward-auth first, everything else to the application.
+    """The server's request handler: camera UIs and forward-auth first, the rest to routing.
 
-    Forward-auth is answered exactly as the gateway middleware answers it, only without
-    aiohttp's routing and middleware chain in between (about a fifth of its cost): its
-    route takes any method, and the middleware answers it whatever the route. A login
+    A request for an upstream, and forward-auth, are answered exactly as the gateway
+    middleware answers them, only without aiohttp's routing and middleware chain in between
+    (routing alone walks every route before it finds none for a camera UI's path). A login
     from a client over its limit is refused here too (see ``Gateway.refuse_login``). Used
     only where the HTTP parser refuses control characters itself (otherwise the header
-    guard middleware must see every request first), and only without upstreams (then
-    ``/api/…`` may be a camera UI's, which the middleware tells apart).
+    guard middleware must see every request first). A request with ``Expect`` goes the
+    whole way (routing answers ``100-continue``).
     """
     routes = _front_routes(app)
+    any_route = next(iter(routes.values()))
+    upstreams = bool(gateway.settings.upstreams)
 
     async def handle(request: web.BaseRequest) -> web.StreamResponse:
-        path = request.path  # the application's factory made a web.Request
+        routed = cast(web.Request, request)  # the application's factory made a web.Request
+        if upstreams and hdrs.EXPECT not in request.headers:
+            routed._match_info = any_route  # as routing would set it: request.app works
+            upstream = upstream_of(routed)
+            if upstream is not None:
+                return await gateway.proxied(routed, upstream)
+        path = request.path
         match_info = routes.get(path)
         if match_info is None:
             return await app_handler(request)
-        routed = cast(web.Request, request)
         if path in FORWARD_AUTH_PATHS:
-            routed._match_info = match_info
+            routed._match_info = match_info  # what routing would find
             return await gateway.forward_auth(routed)
         if request.method == "POST":
-            routed._match_info = match_info
+            routed._match_info = match_info  # routing sets it again if the login goes on
             refused = await gateway.refuse_login(routed)
             if refused is not None:
                 return refused

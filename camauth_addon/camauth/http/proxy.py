@@ -9,6 +9,7 @@ and the whole exchange is watched, so that a revoked session's stream ends at on
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator
 
@@ -38,6 +39,7 @@ _LOGGER = logging.getLogger(__name__)
 
 _REFUSED_METHODS = frozenset({"CONNECT", "TRACE"})  # a tunnel, and a mirror of the cookies
 _NO_CSRF = frozenset({"bearer", "api_key"})
+SHORT_ANSWER = 64 * 1024  # answers up to this size are read whole and sent in one write
 
 
 def upstream_of(request: web.Request) -> Upstream | None:
@@ -117,11 +119,16 @@ async def _chunks(answer: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
         yield chunk
 
 
+@functools.lru_cache(maxsize=64)
+def _timeout(seconds: float) -> aiohttp.ClientTimeout:
+    """An upstream's timeouts: connecting, then each read (a stream may last for hours)."""
+    return aiohttp.ClientTimeout(sock_connect=CONNECT_TIMEOUT, sock_read=seconds)
+
+
 async def _forward(
     request: web.Request, upstream: Upstream, identity: Identity, target: Target
 ) -> web.StreamResponse:
     headers = upstream_headers(request, identity, upstream)
-    timeout = aiohttp.ClientTimeout(sock_connect=CONNECT_TIMEOUT, sock_read=upstream.timeout)
     body = request.content if request.body_exists else None
     try:
         async with request.app[UPSTREAM_CLIENT].request(
@@ -130,7 +137,7 @@ async def _forward(
             headers=headers,
             data=body,
             allow_redirects=False,
-            timeout=timeout,
+            timeout=_timeout(upstream.timeout),
         ) as answer:
             return await _relay(request, upstream, target, answer)
     except TimeoutError as err:
@@ -141,14 +148,33 @@ async def _forward(
         raise BadGateway(f"{upstream.name} cannot be reached") from err
 
 
+def _is_short(request: web.Request, answer: aiohttp.ClientResponse) -> bool:
+    """An answer small enough to read whole and send at once (a page's API call, an icon)."""
+    length = answer.content_length
+    return (
+        length is not None
+        and length <= SHORT_ANSWER
+        and request.method != "HEAD"  # its Content-Length tells of a body it does not have
+        and answer.status not in (204, 304)
+    )
+
+
 async def _relay(
     request: web.Request, upstream: Upstream, target: Target, answer: aiohttp.ClientResponse
 ) -> web.StreamResponse:
-    """Stream the camera UI's answer to the browser, as long as access lasts."""
-    response = web.StreamResponse(status=answer.status, reason=answer.reason)
-    for name, value in browser_response_headers(answer.headers, upstream):
-        response.headers.add(name, value)
+    """Pass the camera UI's answer on: a short one whole, else streamed as long as access lasts."""
     ctx = context(request)
+    headers = browser_response_headers(answer.headers, upstream)
+    if _is_short(request, answer):  # one write instead of three: most answers are short
+        body = await answer.read()
+        kept = [(name, value) for name, value in headers if name.lower() != "content-length"]
+        short = web.Response(status=answer.status, reason=answer.reason, body=body)
+        short.headers.extend(kept)
+        await renew_session_cookie(request, ctx, short)
+        return short
+    response = web.StreamResponse(status=answer.status, reason=answer.reason)
+    for name, value in headers:
+        response.headers.add(name, value)
     await renew_session_cookie(request, ctx, response)
 
     def close(_: CloseReason) -> None:  # access ended: stop the stream in both directions
