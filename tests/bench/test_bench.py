@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import ast
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from .runner import ROOT, run_bench
+
 ADDON = ROOT / "camauth_addon"
 
 
@@ -63,27 +61,8 @@ TARGETS = (
 @pytest.mark.slow
 def test_the_benchmark_runs_and_prints_every_scenario_and_verdict() -> None:
     """A smoke test: it runs and reports; what it measures is never asserted here."""
-    argv = [
-        "script/bench",
-        "--duration",
-        "0.3",
-        "--rounds",
-        "2",
-        "--no-wrk",
-        "--flood-give-up",
-        "2",
-    ]
-    done = subprocess.run(
-        argv,
-        cwd=ROOT,
-        env={**os.environ, "PYTHON": sys.executable},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    lines = done.stdout.splitlines()
+    output = run_bench("--duration", "0.3", "--rounds", "2", "--no-wrk", "--flood-give-up", "2")
+    lines = output.splitlines()
     for label in SCENARIOS:
         assert any(line.lstrip().startswith(label) for line in lines), label
     section = lines[lines.index(next(line for line in lines if line.startswith("PRODUCT.md"))) :]

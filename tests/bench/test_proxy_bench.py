@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from tests.proxies.harness import require_binary
 
-ROOT = Path(__file__).resolve().parents[2]
+from .runner import run_bench
+
 FRONTS = {
     "camauth": "CamAuth upstreams",
     "nginx_auth": "nginx + auth_request",
@@ -37,19 +34,23 @@ def test_the_proxy_benchmark_runs_and_reports_every_front_end() -> None:
     uses its in-process load generator, which CI then exercises.
     """
     require_binary("nginx")
-    argv = ["script/bench", "proxy", "--duration", "1", "--rounds", "1", "--large-mib", "2"]
-    argv += ["--downloads", "1", "--slow-clients", "3", "--slow-seconds", "0.5", "--json"]
-    done = subprocess.run(
-        argv,
-        cwd=ROOT,
-        env={**os.environ, "PYTHON": sys.executable},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    output = run_bench(
+        "proxy",
+        "--duration",
+        "1",
+        "--rounds",
+        "1",
+        "--large-mib",
+        "2",
+        "--downloads",
+        "1",
+        "--slow-clients",
+        "3",
+        "--slow-seconds",
+        "0.5",
+        "--json",
     )
-    assert done.returncode == 0, done.stderr[-3000:]
-    text, _, raw = done.stdout.partition("\n{")
+    text, _, raw = output.partition("\n{")
     lines = text.splitlines()
     for label in FRONTS.values():  # a row in each table: small GETs, then the large answer
         rows = [line for line in lines if line.startswith(label + " ")]
