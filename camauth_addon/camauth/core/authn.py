@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from .api_keys import KeyService
 from .identity import Credential, Identity
+from .memo import remember
 from .sessions import SessionService
 from .tokens import Claims
 
@@ -64,7 +65,7 @@ class Authenticator:
             return None
         identity, claims, until = found
         answer = Authenticated(identity, claims)
-        _remember(self._session_memo, token, _Remembered(generation, until, answer))
+        remember(self._session_memo, token, _Remembered(generation, until, answer), MEMO_SIZE)
         return answer
 
     def _api_key(self, presented: str, now: float) -> Authenticated | None:
@@ -78,11 +79,6 @@ class Authenticator:
         if key is None:
             return None
         answer = Authenticated(self._keys.identity_of(key))
-        _remember(self._key_memo, presented, _Remembered(generation, float("inf"), answer, key.id))
+        found = _Remembered(generation, float("inf"), answer, key.id)
+        remember(self._key_memo, presented, found, MEMO_SIZE)
         return answer
-
-
-def _remember(memo: dict[str, _Remembered], credential: str, answer: _Remembered) -> None:
-    if len(memo) >= MEMO_SIZE:
-        memo.clear()
-    memo[credential] = answer

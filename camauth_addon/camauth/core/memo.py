@@ -7,7 +7,19 @@ from typing import Generic, TypeVar
 
 from ..errors import BadRequest
 
+K = TypeVar("K")
 T = TypeVar("T")
+
+
+def remember(memo: dict[K, T], key: K, value: T, size: int) -> None:
+    """Keep an answer in a memo of at most ``size``; a full one is forgotten all at once.
+
+    Forgetting everything at once keeps a look-up a plain dict read (no order to keep), and
+    a client that fills the memo with new values only ever costs itself the full way.
+    """
+    if len(memo) >= size:
+        memo.clear()
+    memo[key] = value
 
 
 class Remembered(Generic[T]):
@@ -37,9 +49,7 @@ class Remembered(Generic[T]):
             except BadRequest as err:
                 found = err
             if len(value) <= self._longest:
-                if len(memo) >= self._size:
-                    memo.clear()
-                memo[value] = found
+                remember(memo, value, found, self._size)
         if isinstance(found, BadRequest):
             raise type(found)(found.message, key=found.key)
         return found

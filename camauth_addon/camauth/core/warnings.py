@@ -37,51 +37,51 @@ class ConfigWarnings:
         """Nothing seen yet."""
         self._seen: dict[str, ConfigWarning] = {}
 
+    def _note(self, warning_id: str, template: str, **detail: Any) -> None:
+        """Keep a warning the first time it shows (its words filled in from ``detail``)."""
+        if warning_id not in self._seen:  # every request may ask: only the first one writes
+            message = template.format(**detail)
+            self._seen[warning_id] = ConfigWarning(
+                warning_id, message, {**detail, "since": time.time()}
+            )
+
     def forwarded_for_from(self, peer: str) -> None:
         """X-Forwarded-For came from a peer that is not a trusted proxy."""
-        if FORWARDED_FOR_UNTRUSTED in self._seen:
-            return
-        self._seen[FORWARDED_FOR_UNTRUSTED] = ConfigWarning(
+        self._note(
             FORWARDED_FOR_UNTRUSTED,
-            f"Requests from {peer} carry X-Forwarded-For, but {peer} is not in "
+            "Requests from {peer} carry X-Forwarded-For, but {peer} is not in "
             "auth.trusted_proxies: every client behind that proxy shares one address, one rate "
             "limit and one lockout. Add the proxy's address to auth.trusted_proxies.",
-            {"peer": peer, "since": time.time()},
+            peer=peer,
         )
 
     def forward_auth_from(self, peer: str) -> None:
         """A proxy that is not trusted asked forward-auth about a request."""
-        if FORWARD_AUTH_UNTRUSTED in self._seen:
-            return
-        self._seen[FORWARD_AUTH_UNTRUSTED] = ConfigWarning(
+        self._note(
             FORWARD_AUTH_UNTRUSTED,
-            f"{peer} asks /api/auth about requests (X-Forwarded-Uri, X-Original-URI, …) but "
+            "{peer} asks /api/auth about requests (X-Forwarded-Uri, X-Original-URI, …) but "
             "is not in auth.trusted_proxies, so CamAuth cannot believe what it says and lets "
             "only admins through. Add the proxy's address to auth.trusted_proxies.",
-            {"peer": peer, "since": time.time()},
+            peer=peer,
         )
 
     def https_without_secure_cookie(self) -> None:
         """A request came over HTTPS while the session cookie may also travel over HTTP."""
-        if COOKIE_NOT_SECURE in self._seen:
-            return
-        self._seen[COOKIE_NOT_SECURE] = ConfigWarning(
+        self._note(
             COOKIE_NOT_SECURE,
             "Users reach CamAuth over HTTPS, but auth.cookie_secure is off: the session cookie "
             "would also be sent over plain HTTP. Turn auth.cookie_secure on.",
-            {"since": time.time()},
         )
 
     def upstream_exposed(self, name: str, where: str) -> None:
         """A camera UI behind CamAuth can also be reached without it."""
-        if UPSTREAM_EXPOSED in self._seen:
-            return
-        self._seen[UPSTREAM_EXPOSED] = ConfigWarning(
+        self._note(
             UPSTREAM_EXPOSED,
-            f"The upstream {name!r} can also be reached directly at {where}, without CamAuth's "
-            "login: anyone on your network can skip it. Close that port (for an add-on such as "
-            "Frigate, leave its port unset in the add-on's Network settings).",
-            {"upstream": name, "where": where, "since": time.time()},
+            "The upstream {upstream!r} can also be reached directly at {where}, without "
+            "CamAuth's login: anyone on your network can skip it. Close that port (for an "
+            "add-on such as Frigate, leave its port unset in the add-on's Network settings).",
+            upstream=name,
+            where=where,
         )
 
     def current(self) -> list[ConfigWarning]:

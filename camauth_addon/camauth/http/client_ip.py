@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 
 from aiohttp import hdrs, web
 
+from ..core.memo import remember
 from ..options import IPNetwork
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -111,9 +112,7 @@ class ClientResolver:
         if found is None:
             found = resolve_client(peer, forwarded, self.trusted)
             if sum(map(len, forwarded)) <= MEMO_HEADER and (peer is None or len(peer) <= 64):
-                if len(self._memo) >= MEMO_SIZE:
-                    self._memo.clear()
-                self._memo[key] = found
+                remember(self._memo, key, found, MEMO_SIZE)
         return found
 
     def peer_is_trusted(self, request: web.BaseRequest) -> bool:
@@ -123,8 +122,6 @@ class ClientResolver:
         if found is None:
             address = parse_address(peer or "")
             found = address is not None and bool(self.trusted) and is_trusted(address, self.trusted)
-            if len(self._peers) >= MEMO_SIZE:
-                self._peers.clear()
             if peer is None or len(peer) <= 64:
-                self._peers[peer] = found
+                remember(self._peers, peer, found, MEMO_SIZE)
         return found

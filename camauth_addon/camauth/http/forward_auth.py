@@ -19,7 +19,7 @@ from multidict import CIMultiDict, istr  # aiohttp's own header types
 from ..const import SAFE_METHODS
 from ..core.authn import Authenticated
 from ..core.identity import Credential, Identity
-from ..core.memo import Remembered
+from ..core.memo import Remembered, remember
 from ..core.paths import UnjudgeablePath, canonical_target, split_target
 from ..core.policy import ALLOW, Decision, Target, decide
 from ..core.redirects import safe_return_path
@@ -128,9 +128,7 @@ class AllowedMemo:
         """Remember a 200 (its headers before anything is added to the response)."""
         if sum(len(value) for values in key[2] for value in values) > self._longest:
             return
-        if len(self._memo) >= self._size:
-            self._memo.clear()
-        self._memo[key] = allowed
+        remember(self._memo, key, allowed, self._size)
 
 
 def _first_uri(request: web.Request) -> tuple[str, str] | None:

@@ -109,10 +109,11 @@ class Gateway:
         except CamAuthError as err:
             ctx.credential_error = err.message
             return
-        found = (
-            None if credential is None else self.authenticator.authenticate(credential, time.time())
-        )
-        if credential is None or found is None:
+        if credential is None:
+            ctx.identity = vouched
+            return
+        found = self.authenticator.authenticate(credential, time.time())
+        if found is None:
             ctx.identity = vouched
             return
         ctx.source, ctx.credential, ctx.authenticated = credential.source, credential, found
